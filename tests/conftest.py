@@ -1,0 +1,13 @@
+"""Fixtures shared by every test: see tests/helpers/ for the test bench itself."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers.ansible_run import AnsibleHarness
+
+
+@pytest.fixture
+def ansible(tmp_path):
+    """Run playbooks and single modules through ansible-runner against the sandbox inventory."""
+    return AnsibleHarness(tmp_path / "ansible")

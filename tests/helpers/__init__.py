@@ -1,0 +1,1 @@
+"""The test bench: real local services, Git remotes and an ansible-runner harness."""
