@@ -6,6 +6,9 @@ import pytest
 
 from tests.helpers.ansible_run import AnsibleHarness
 
+# Real local services (MLflow, Git remotes, Prometheus, Alertmanager, webhook receiver).
+pytest_plugins = ["tests.helpers.fixtures"]
+
 
 @pytest.fixture
 def ansible(tmp_path):

@@ -1,0 +1,97 @@
+"""Pytest fixtures of the test bench: thin wrappers over the plain classes in tests/helpers/.
+
+Imported by tests/conftest.py. The classes (MlflowServer, GitRemote, Prometheus, Alertmanager,
+WebhookReceiver, MetricsExporter) work without pytest too, for ``make demo`` and benchmarks.
+A missing program skips the tests that need it, naming the package that brings it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from . import procs
+from .gitrepo import GitRemote
+from .mlflow_server import MlflowServer, unique_name
+from .procs import BinaryMissing
+
+__all__ = ["bench_no_leftover_processes", "git_remote", "mlflow_server", "mlflow_tracking"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bench_no_leftover_processes() -> Iterator[None]:
+    """At the end of the session, fail if any service process the bench started is still alive."""
+    yield
+    leftovers = procs.reap_leftovers()
+    assert not leftovers, "service processes left running at the end of the session (now killed): %s" % leftovers
+
+
+# -- MLflow -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory) -> Iterator[MlflowServer]:
+    """One real MLflow tracking server for the whole session; use ``mlflow_tracking`` for isolation."""
+    try:
+        server = MlflowServer(tmp_path_factory.mktemp("mlflow-server"))
+    except BinaryMissing as e:
+        pytest.skip(str(e))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class MlflowTracking:
+    """The session's MLflow server as one test sees it: unique names and the URI set in the env."""
+
+    server: MlflowServer
+    prefix: str
+
+    @property
+    def uri(self) -> str:
+        return self.server.url
+
+    def unique(self, kind: str = "exp") -> str:
+        """A name no other test uses on the shared server, e.g. ``test-foo-model-1a2b3c4d``."""
+        return unique_name("%s-%s" % (self.prefix, kind))
+
+    def client(self):
+        return self.server.client()
+
+
+@pytest.fixture
+def mlflow_tracking(mlflow_server, monkeypatch, request) -> Iterator[MlflowTracking]:
+    """Point ``mlflow`` (the library and subprocesses, via MLFLOW_TRACKING_URI) at the session server."""
+    import mlflow  # noqa: PLC0415
+    from mlflow.tracking._model_registry import utils as registry_utils  # noqa: PLC0415
+    from mlflow.tracking._tracking_service import utils as tracking_utils  # noqa: PLC0415
+
+    before = (tracking_utils._tracking_uri, registry_utils._registry_uri)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", mlflow_server.url)
+    mlflow.set_tracking_uri(mlflow_server.url)
+    mlflow.set_registry_uri(mlflow_server.url)
+    try:
+        yield MlflowTracking(mlflow_server, request.node.name[:40])
+    finally:
+        while mlflow.active_run():
+            mlflow.end_run()
+        # monkeypatch restores the environment variables after this.
+        tracking_utils._tracking_uri, registry_utils._registry_uri = before
+
+
+# -- Git ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def git_remote(tmp_path) -> GitRemote:
+    """A bare remote under tmp_path with an initial commit on ``main``; ``.clone(name)`` for clones."""
+    try:
+        return GitRemote.create(tmp_path / "remote.git")
+    except BinaryMissing as e:
+        pytest.skip(str(e))
