@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -16,8 +17,20 @@ from . import procs
 from .gitrepo import GitRemote
 from .mlflow_server import MlflowServer, unique_name
 from .procs import BinaryMissing
+from .prometheus import Alertmanager, Prometheus, alertmanager_config
+from .webhook import MetricsExporter, WebhookReceiver
 
-__all__ = ["bench_no_leftover_processes", "git_remote", "mlflow_server", "mlflow_tracking"]
+__all__ = [
+    "alertmanager",
+    "bench_no_leftover_processes",
+    "git_remote",
+    "metrics_exporter",
+    "mlflow_server",
+    "mlflow_tracking",
+    "start_alertmanager",
+    "start_prometheus",
+    "webhook_receiver",
+]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -95,3 +108,62 @@ def git_remote(tmp_path) -> GitRemote:
         return GitRemote.create(tmp_path / "remote.git")
     except BinaryMissing as e:
         pytest.skip(str(e))
+
+
+# -- Prometheus, Alertmanager and in-process HTTP servers ---------------------------------------
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """An HTTP server on 127.0.0.1 recording every POST: ``.url``, ``.requests``, ``.wait_for()``."""
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def metrics_exporter() -> Iterator[MetricsExporter]:
+    """Serves ``/metrics`` text set by the test (``.set(text)``, ``.gauge(...)``); ``.target`` for Prometheus."""
+    with MetricsExporter() as exporter:
+        yield exporter
+
+
+def _factory(tmp_path: Path, cls, name: str):
+    started = []
+
+    def start(*args, **kwargs):
+        try:
+            service = cls(tmp_path / ("%s-%d" % (name, len(started))), *args, **kwargs)
+        except BinaryMissing as e:
+            pytest.skip(str(e))
+        started.append(service)
+        return service.start()
+
+    return start, started
+
+
+@pytest.fixture
+def start_prometheus(tmp_path) -> Iterator:
+    """``start_prometheus(config=None, rules=None) -> Prometheus`` (started; stopped at teardown)."""
+    start, started = _factory(tmp_path, Prometheus, "prometheus")
+    try:
+        yield start
+    finally:
+        for service in started:
+            service.stop()
+
+
+@pytest.fixture
+def start_alertmanager(tmp_path) -> Iterator:
+    """``start_alertmanager(config=None) -> Alertmanager`` (started; stopped at teardown)."""
+    start, started = _factory(tmp_path, Alertmanager, "alertmanager")
+    try:
+        yield start
+    finally:
+        for service in started:
+            service.stop()
+
+
+@pytest.fixture
+def alertmanager(start_alertmanager, webhook_receiver) -> Alertmanager:
+    """An Alertmanager routing every alert to ``webhook_receiver`` (group_wait 0s, group_interval 1s)."""
+    return start_alertmanager(alertmanager_config(webhook_receiver.url + "/alerts"))
