@@ -1,0 +1,172 @@
+"""Population Stability Index (PSI): one implementation for the server's sliding window,
+the batch drift analysis and the benchmarks.
+
+Everything here is plain numpy and works on all features at once: bin edges are an array of
+shape (features, bins - 1) holding the interior edges, proportions have shape (features, bins).
+A value ``x`` falls in bin ``i`` when ``edges[i - 1] <= x < edges[i]`` (the first and last bins are
+open), the same rule as ``numpy.histogram`` on the interior edges.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_BINS",
+    "DEFAULT_EPSILON",
+    "DEFAULT_THRESHOLD",
+    "DriftWindow",
+    "bin_counts",
+    "bin_indices",
+    "drifted",
+    "proportions",
+    "psi",
+    "quantile_edges",
+    "uniform_edges",
+]
+
+DEFAULT_BINS = 10
+DEFAULT_THRESHOLD = 0.2
+# Floor for empty bins: PSI divides by and takes the log of proportions, so an empty bin on
+# either side would give an infinite value. 1e-4 keeps one empty bin below ~0.001 of PSI.
+DEFAULT_EPSILON = 1e-4
+# Above this many rows, binning runs one searchsorted per feature instead of one broadcast
+# comparison, which would hold rows x features x edges booleans in memory.
+_BROADCAST_ROWS = 2048
+
+
+def quantile_edges(reference: np.ndarray, bins: int = DEFAULT_BINS) -> np.ndarray:
+    """Interior edges of ``bins`` equal-frequency bins per feature of ``reference`` (rows x features)."""
+    reference = _as_matrix(reference)
+    qs = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    return np.ascontiguousarray(np.quantile(reference, qs, axis=0).T)
+
+
+def uniform_edges(low: np.ndarray, high: np.ndarray, bins: int = DEFAULT_BINS) -> np.ndarray:
+    """Interior edges of ``bins`` equal-width bins between ``low`` and ``high`` (one value per feature)."""
+    low = np.asarray(low, dtype=np.float64)
+    high = np.asarray(high, dtype=np.float64)
+    steps = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    return low[:, None] + (high - low)[:, None] * steps[None, :]
+
+
+def bin_indices(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Bin index of every value: an integer array of the same shape as ``values`` (rows x features)."""
+    values = _as_matrix(values)
+    _check_width(values, edges)
+    if values.shape[0] <= _BROADCAST_ROWS:
+        return (values[:, :, None] >= edges[None, :, :]).sum(axis=2)
+    out = np.empty(values.shape, dtype=np.intp)
+    for j in range(values.shape[1]):
+        out[:, j] = np.searchsorted(edges[j], values[:, j], side="right")
+    return out
+
+
+def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts per feature and bin (features x bins) of ``values`` (rows x features)."""
+    return counts_of_indices(bin_indices(values, edges), edges.shape[1] + 1)
+
+
+def counts_of_indices(indices: np.ndarray, bins: int) -> np.ndarray:
+    """Counts per feature and bin from bin indices (rows x features)."""
+    features = indices.shape[1]
+    flat = (indices + np.arange(features) * bins).ravel()
+    return np.bincount(flat, minlength=features * bins).reshape(features, bins)
+
+
+def proportions(counts: np.ndarray) -> np.ndarray:
+    """Counts (... x bins) to proportions along the last axis; all-zero rows stay zero."""
+    counts = np.asarray(counts, dtype=np.float64)
+    totals = counts.sum(axis=-1, keepdims=True)
+    return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+
+
+def psi(expected: np.ndarray, actual: np.ndarray, epsilon: float = DEFAULT_EPSILON) -> np.ndarray:
+    """PSI along the last axis between two proportion arrays of the same shape.
+
+    ``sum((actual - expected) * ln(actual / expected))`` with both sides floored at ``epsilon``.
+    Returns one value per row (per feature for a features x bins array, a scalar for one vector).
+    """
+    e = np.maximum(np.asarray(expected, dtype=np.float64), epsilon)
+    a = np.maximum(np.asarray(actual, dtype=np.float64), epsilon)
+    if e.shape != a.shape:
+        raise ValueError(f"PSI needs proportions of the same shape, got {e.shape} and {a.shape}")
+    return np.sum((a - e) * np.log(a / e), axis=-1)
+
+
+def drifted(values: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+    """Drift verdict per value: PSI at or above ``threshold``."""
+    return np.asarray(values) >= threshold
+
+
+def _as_matrix(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"expected a 2-D array (rows x features), got shape {values.shape}")
+    return values
+
+
+def _check_width(values: np.ndarray, edges: np.ndarray) -> None:
+    if edges.ndim != 2 or edges.shape[0] != values.shape[1]:
+        raise ValueError(f"{values.shape[1]} features but edges for shape {edges.shape}")
+
+
+class DriftWindow:
+    """A sliding window over the last ``size`` rows, kept as per-bin counts.
+
+    Adding rows costs one binning of those rows; the window never re-reads old rows because it
+    stores each row's bin indices and subtracts them when they leave. PSI against the
+    reference is computed on demand (when metrics are scraped), not on every request.
+    """
+
+    def __init__(
+        self,
+        edges: np.ndarray,
+        reference: np.ndarray,
+        class_reference: np.ndarray,
+        size: int = 1000,
+        min_samples: int = 200,
+        epsilon: float = DEFAULT_EPSILON,
+    ):
+        if size < 1 or min_samples < 1:
+            raise ValueError("window size and minimum sample count must be positive")
+        self.edges = np.asarray(edges, dtype=np.float64)
+        self.reference = np.asarray(reference, dtype=np.float64)
+        self.class_reference = np.asarray(class_reference, dtype=np.float64)
+        self.size = size
+        self.min_samples = min(min_samples, size)
+        self.epsilon = epsilon
+        self.bins = self.edges.shape[1] + 1
+        features = self.edges.shape[0]
+        self._rows: deque[np.ndarray] = deque()
+        self._classes: deque[int] = deque()
+        self.counts = np.zeros((features, self.bins), dtype=np.int64)
+        self.class_counts = np.zeros(self.class_reference.shape[0], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def add(self, rows: np.ndarray, classes: np.ndarray) -> None:
+        """Add rows (n x features) and their predicted class indices, dropping the oldest."""
+        indices = bin_indices(rows, self.edges)
+        self.counts += counts_of_indices(indices, self.bins)
+        np.add.at(self.class_counts, np.asarray(classes, dtype=np.intp), 1)
+        self._rows.extend(indices)
+        self._classes.extend(int(c) for c in classes)
+        features = np.arange(self.edges.shape[0])
+        while len(self._rows) > self.size:
+            self.counts[features, self._rows.popleft()] -= 1
+            self.class_counts[self._classes.popleft()] -= 1
+
+    @property
+    def ready(self) -> bool:
+        """Enough rows for a PSI that is not noise."""
+        return len(self._rows) >= self.min_samples
+
+    def feature_psi(self) -> np.ndarray:
+        return psi(self.reference, proportions(self.counts), self.epsilon)
+
+    def prediction_psi(self) -> float:
+        return float(psi(self.class_reference, proportions(self.class_counts), self.epsilon))
