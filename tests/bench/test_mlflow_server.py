@@ -72,6 +72,7 @@ def test_unique_names_isolate_tests(mlflow_tracking):
     assert a.startswith("test_unique_names_isolate_tests-model-")
 
 
+@pytest.mark.slow
 def test_server_stops_with_its_workers_and_reports_a_bad_start(tmp_path):
     server = MlflowServer(tmp_path / "own")
     with server:

@@ -33,6 +33,15 @@ __all__ = [
 ]
 
 
+# Seconds each session-scoped service took to become ready, shown at the end of the run.
+_STARTUP_SECONDS: dict[str, float | None] = {}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for name, seconds in _STARTUP_SECONDS.items():
+        terminalreporter.write_line("test bench: %s ready in %.1fs" % (name, seconds or 0.0))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def bench_no_leftover_processes() -> Iterator[None]:
     """At the end of the session, fail if any service process the bench started is still alive."""
@@ -52,6 +61,7 @@ def mlflow_server(tmp_path_factory) -> Iterator[MlflowServer]:
     except BinaryMissing as e:
         pytest.skip(str(e))
     server.start()
+    _STARTUP_SECONDS["mlflow server (session)"] = server.startup_seconds
     try:
         yield server
     finally:
@@ -127,7 +137,8 @@ def metrics_exporter() -> Iterator[MetricsExporter]:
         yield exporter
 
 
-def _factory(tmp_path: Path, cls, name: str):
+def _service_factory(tmp_path: Path, cls, name: str) -> Iterator:
+    """Yield ``start(*args, **kwargs) -> cls`` (a started service); stop every one of them afterwards."""
     started = []
 
     def start(*args, **kwargs):
@@ -138,29 +149,23 @@ def _factory(tmp_path: Path, cls, name: str):
         started.append(service)
         return service.start()
 
-    return start, started
+    try:
+        yield start
+    finally:
+        for service in started:
+            service.stop()
 
 
 @pytest.fixture
 def start_prometheus(tmp_path) -> Iterator:
     """``start_prometheus(config=None, rules=None) -> Prometheus`` (started; stopped at teardown)."""
-    start, started = _factory(tmp_path, Prometheus, "prometheus")
-    try:
-        yield start
-    finally:
-        for service in started:
-            service.stop()
+    yield from _service_factory(tmp_path, Prometheus, "prometheus")
 
 
 @pytest.fixture
 def start_alertmanager(tmp_path) -> Iterator:
     """``start_alertmanager(config=None) -> Alertmanager`` (started; stopped at teardown)."""
-    start, started = _factory(tmp_path, Alertmanager, "alertmanager")
-    try:
-        yield start
-    finally:
-        for service in started:
-            service.stop()
+    yield from _service_factory(tmp_path, Alertmanager, "alertmanager")
 
 
 @pytest.fixture

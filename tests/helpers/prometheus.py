@@ -101,9 +101,39 @@ def _wait(check: Callable[[], Any], timeout: float, what: str, last: Callable[[]
         time.sleep(0.2)
 
 
-class Prometheus(Service):
+class _PrometheusComponent(Service):
+    """What Prometheus and Alertmanager share: a YAML config file, flags, readiness at /-/ready."""
+
+    storage_flag = ""
+    extra_flags: tuple[str, ...] = ()
+    config_name = ""
+
+    def __init__(self, workdir: Path, binary: str):
+        super().__init__(workdir)
+        self.binary = require_binary(binary, self.package)
+        self.config_path = self.workdir / self.config_name
+
+    def _argv(self, port: int) -> list[str]:
+        return [
+            self.binary,
+            "--config.file=%s" % self.config_path,
+            "%s=%s" % (self.storage_flag, self.workdir / "data"),
+            "--web.listen-address=127.0.0.1:%d" % port,
+            "--web.external-url=http://127.0.0.1:%d/" % port,
+            "--log.level=info",
+            *self.extra_flags,
+        ]
+
+    def _ready(self) -> bool:
+        return http_ok(self.url + "/-/ready")
+
+
+class Prometheus(_PrometheusComponent):
     name = "prometheus"
     package = "prometheus"
+    storage_flag = "--storage.tsdb.path"
+    extra_flags = ("--web.enable-lifecycle", "--rules.alert.resend-delay=1s")
+    config_name = "prometheus.yml"
 
     def __init__(
         self,
@@ -112,11 +142,9 @@ class Prometheus(Service):
         rules: dict[str, dict[str, Any]] | None = None,
         binary: str = PROMETHEUS_BIN,
     ):
-        super().__init__(workdir)
-        self.binary = require_binary(binary, self.package)
+        super().__init__(workdir, binary)
         self.config = config if config is not None else prometheus_config()
         self.rules = dict(rules or {})
-        self.config_path = self.workdir / "prometheus.yml"
 
     def _write(self) -> None:
         rules_dir = self.workdir / "rules"
@@ -134,21 +162,6 @@ class Prometheus(Service):
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
     _prepare = _write
-
-    def _argv(self, port: int) -> list[str]:
-        return [
-            self.binary,
-            "--config.file=%s" % self.config_path,
-            "--storage.tsdb.path=%s" % (self.workdir / "data"),
-            "--web.listen-address=127.0.0.1:%d" % port,
-            "--web.external-url=http://127.0.0.1:%d/" % port,
-            "--web.enable-lifecycle",
-            "--rules.alert.resend-delay=1s",
-            "--log.level=info",
-        ]
-
-    def _ready(self) -> bool:
-        return http_ok(self.url + "/-/ready")
 
     # -- API --------------------------------------------------------------------------------
 
@@ -224,32 +237,19 @@ class Prometheus(Service):
         _api("POST", self.url + "/-/reload")
 
 
-class Alertmanager(Service):
+class Alertmanager(_PrometheusComponent):
     name = "alertmanager"
     package = "prometheus-alertmanager"
+    storage_flag = "--storage.path"
+    extra_flags = ("--cluster.listen-address=",)
+    config_name = "alertmanager.yml"
 
     def __init__(self, workdir: Path, config: dict[str, Any] | None = None, binary: str = ALERTMANAGER_BIN):
-        super().__init__(workdir)
-        self.binary = require_binary(binary, self.package)
+        super().__init__(workdir, binary)
         self.config = config if config is not None else alertmanager_config()
-        self.config_path = self.workdir / "alertmanager.yml"
 
     def _prepare(self) -> None:
         self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
-
-    def _argv(self, port: int) -> list[str]:
-        return [
-            self.binary,
-            "--config.file=%s" % self.config_path,
-            "--storage.path=%s" % (self.workdir / "data"),
-            "--web.listen-address=127.0.0.1:%d" % port,
-            "--web.external-url=http://127.0.0.1:%d/" % port,
-            "--cluster.listen-address=",
-            "--log.level=info",
-        ]
-
-    def _ready(self) -> bool:
-        return http_ok(self.url + "/-/ready")
 
     @property
     def target(self) -> str:
