@@ -49,6 +49,7 @@ options:
 attributes:
   check_mode:
     support: full
+    description: The checks only read, so they run the same in check mode.
   diff_mode:
     support: none
     description: The module changes nothing, so there is no diff.
