@@ -82,3 +82,8 @@ def test_prometheus_rule_fires_through_alertmanager_to_the_receiver(
 def test_missing_binary_names_the_package(tmp_path):
     with pytest.raises(BinaryMissing, match="prometheus-alertmanager"):
         Alertmanager(tmp_path / "am", binary="/nonexistent/alertmanager-not-installed")
+
+
+def test_fixture_skips_with_the_package_name_when_the_binary_is_missing(start_alertmanager):
+    with pytest.raises(pytest.skip.Exception, match=r"'prometheus-alertmanager'.*make install"):
+        start_alertmanager(binary="/nonexistent/alertmanager-not-installed")
