@@ -48,6 +48,11 @@ sanity:
 pytest:
 	@echo "== pytest"; ./scripts/pytest.sh
 
+# The Debian 12 + systemd image of the Molecule scenarios (built once, cached by content).
+.PHONY: molecule-image
+molecule-image:
+	@./scripts/molecule-image.sh
+
 build:
 	@mkdir -p build && ansible-galaxy collection build --force --output-path build $(COLLECTION)
 
