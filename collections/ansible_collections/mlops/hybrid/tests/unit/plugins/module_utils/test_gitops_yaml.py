@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import pytest
+from ruamel.yaml import YAML
+
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
+from ansible_collections.mlops.hybrid.plugins.module_utils.gitops_yaml import edit_text
+
+IMAGE = "ghcr.io/owner/model"
+DIGEST = "sha256:" + "ab" * 32
+OLD_DIGEST = "sha256:" + "cd" * 32
+
+KUSTOMIZATION = (
+    """\
+---
+# The model, rolled out by ArgoCD.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: models
+resources:
+  - inferenceservice.yaml   # KServe
+images:
+  # bumped by the pipeline
+  - name: ghcr.io/owner/model  # the server image
+    newTag: "0.1.0"
+    digest: %s
+  - name: busybox
+    newTag: '1.36'
+labels:
+  - pairs: {app: model}
+"""
+    % OLD_DIGEST
+)
+
+ISVC = """\
+apiVersion: serving.kserve.io/v1beta1
+kind: InferenceService
+metadata:
+  name: breast-cancer
+spec:
+  predictor:
+    minReplicas: 1
+    containers:
+    - name: kserve-container
+      image: ghcr.io/owner/model:0.1.0   # pinned by the pipeline
+      ports:
+      - containerPort: 8080
+"""
+
+DEPLOYMENT = (
+    """\
+apiVersion: v1
+kind: Service
+metadata: {name: bridge}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+    name: bridge
+spec:
+    template:
+        spec:
+            initContainers:
+                -   name: init
+                    image: busybox:1.36
+            containers:
+                -   name: bridge
+                    image: "ghcr.io/owner/model@%s"
+"""
+    % OLD_DIGEST
+)
+
+
+def changed_lines(before: str, after: str) -> list[tuple[str, str]]:
+    return [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=False) if a != b]
+
+
+def test_kustomization_tag_and_digest_only_those_lines_change():
+    edit = edit_text(KUSTOMIZATION, "k/kustomization.yaml", IMAGE, "0.2.0", DIGEST)
+    assert edit.changed
+    assert changed_lines(KUSTOMIZATION, edit.after) == [
+        ('    newTag: "0.1.0"', '    newTag: "0.2.0"'),
+        ("    digest: %s" % OLD_DIGEST, "    digest: %s" % DIGEST),
+    ]
+    assert len(edit.after.splitlines()) == len(KUSTOMIZATION.splitlines())
+    assert [c.as_dict() for c in edit.matches] == [
+        {
+            "path": "k/kustomization.yaml",
+            "location": "images[0] (name: ghcr.io/owner/model)",
+            "before": "0.1.0@sha256:cdcdcdcdcdcd",
+            "after": "0.2.0@sha256:abababababab",
+        }
+    ]
+
+
+def test_a_new_tag_without_digest_drops_the_stale_digest():
+    edit = edit_text(KUSTOMIZATION, "kustomization.yaml", IMAGE, "0.2.0", None)
+    doc = YAML(typ="safe").load(edit.after)
+    assert doc["images"][0] == {"name": IMAGE, "newTag": "0.2.0"}
+    assert "# the server image" in edit.after and "# bumped by the pipeline" in edit.after
+
+
+def test_the_same_version_is_no_change():
+    edit = edit_text(KUSTOMIZATION, "kustomization.yaml", IMAGE, "0.1.0", OLD_DIGEST)
+    assert not edit.changed and edit.after == KUSTOMIZATION
+    assert edit.matches and not edit.matches[0].changed
+
+
+def test_inferenceservice_container_image_keeps_comment_and_indentation():
+    edit = edit_text(ISVC, "isvc.yaml", IMAGE, "0.3.0", None)
+    assert changed_lines(ISVC, edit.after) == [
+        (
+            "      image: ghcr.io/owner/model:0.1.0   # pinned by the pipeline",
+            "      image: ghcr.io/owner/model:0.3.0   # pinned by the pipeline",
+        )
+    ]
+    assert edit.matches[0].location.startswith("InferenceService spec.predictor.containers[0]")
+
+
+def test_deployment_in_a_multi_document_file_with_four_space_indent():
+    edit = edit_text(DEPLOYMENT, "deploy.yaml", IMAGE, None, DIGEST)
+    assert changed_lines(DEPLOYMENT, edit.after) == [
+        (
+            '                    image: "ghcr.io/owner/model@%s"' % OLD_DIGEST,
+            '                    image: "ghcr.io/owner/model@%s"' % DIGEST,
+        ),
+    ]
+    assert "kind: Service" in edit.after and "busybox:1.36" in edit.after
+
+
+def test_kustomization_newname_is_the_image_matched():
+    text = "images:\n- name: model\n  newName: ghcr.io/owner/model\n  newTag: v1\n"
+    edit = edit_text(text, "app/kustomization.yaml", IMAGE, "v2", None)
+    assert edit.after == text.replace("v1", "v2")
+    assert edit_text(text, "app/kustomization.yaml", "model", "v2", None).matches == []
+
+
+def test_an_image_that_is_not_there_matches_nothing():
+    assert edit_text(ISVC, "isvc.yaml", "ghcr.io/owner/other", "1", None).matches == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n", "unknown kind (ConfigMap)"),
+        ("- just\n- a list\n", "unknown kind (no YAML mapping)"),
+        ("kind: Deployment\n  bad: [indent\n", "not valid YAML"),
+    ],
+)
+def test_unknown_or_broken_files_are_refused(text, message):
+    with pytest.raises(InvalidInput) as e:
+        edit_text(text, "x.yaml", IMAGE, "1", None)
+    assert message in e.value.msg and "x.yaml" in e.value.msg
