@@ -58,3 +58,38 @@ build:
 
 clean:
 	rm -rf build runs .pytest_cache .ruff_cache $(COLLECTION)/tests/output
+
+# --- model image and benchmarks (model/, bench/) ------------------------------------------
+# The image builds from MODEL_BASE_IMAGE: a local Debian 12 + Python 3.11 base made with
+# debootstrap when no registry is reachable; CI passes python:3.11-slim pinned by digest.
+# A CA bundle for a TLS-intercepting proxy (PIP_CERT) reaches pip as a build secret only.
+MODEL_IMAGE ?= localhost/mlops-hybrid/model:dev
+MODEL_BASE_IMAGE ?= localhost/mlops-hybrid/python311-slim:bookworm
+MODEL_REVISION ?= $(shell git rev-parse HEAD)
+MODEL_PIP_CA := $(firstword $(wildcard $(PIP_CERT)) $(wildcard $(SSL_CERT_FILE)))
+MODEL_PIP_SECRET := $(if $(MODEL_PIP_CA),--secret id=pip_ca$(shell printf ',')src=$(MODEL_PIP_CA))
+.PHONY: model-base-image model-image bench bench-serving bench-drift
+
+model-base-image:
+	@case "$(MODEL_BASE_IMAGE)" in localhost/*) ./model/base-image.sh $(MODEL_BASE_IMAGE);; esac
+
+model-image: model-base-image
+	podman build --network host $(MODEL_PIP_SECRET) \
+	  --build-arg BASE_IMAGE=$(MODEL_BASE_IMAGE) --build-arg REVISION=$(MODEL_REVISION) \
+	  -t $(MODEL_IMAGE) -f model/Dockerfile model
+
+.venv-mlserver/.stamp: requirements/bench-mlserver.txt
+	@test -x .venv-mlserver/bin/python || python3 -m venv .venv-mlserver
+	.venv-mlserver/bin/pip install -q -r requirements/bench-mlserver.txt && sha256sum $< > $@
+
+.venv-drift/.stamp: requirements/bench-drift.txt
+	@test -x .venv-drift/bin/python || python3 -m venv .venv-drift
+	.venv-drift/bin/pip install -q -r requirements/bench-drift.txt && sha256sum $< > $@
+
+bench-serving: install .venv-mlserver/.stamp
+	$(BIN)/python bench/serving.py
+
+bench-drift: .venv-drift/.stamp
+	.venv-drift/bin/python bench/drift.py
+
+bench: bench-serving bench-drift

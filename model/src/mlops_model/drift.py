@@ -46,10 +46,9 @@ def quantile_edges(reference: np.ndarray, bins: int = DEFAULT_BINS) -> np.ndarra
 
 def uniform_edges(low: np.ndarray, high: np.ndarray, bins: int = DEFAULT_BINS) -> np.ndarray:
     """Interior edges of ``bins`` equal-width bins between ``low`` and ``high`` (one value per feature)."""
-    low = np.asarray(low, dtype=np.float64)
-    high = np.asarray(high, dtype=np.float64)
-    steps = np.linspace(0.0, 1.0, bins + 1)[1:-1]
-    return low[:, None] + (high - low)[:, None] * steps[None, :]
+    # np.linspace with array ends gives exactly the edges numpy.histogram(bins=<int>) uses per feature.
+    edges = np.linspace(np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64), bins + 1, axis=1)
+    return np.ascontiguousarray(edges[:, 1:-1])
 
 
 def bin_indices(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -66,7 +65,17 @@ def bin_indices(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Counts per feature and bin (features x bins) of ``values`` (rows x features)."""
-    return counts_of_indices(bin_indices(values, edges), edges.shape[1] + 1)
+    values = _as_matrix(values)
+    _check_width(values, edges)
+    bins = edges.shape[1] + 1
+    if values.shape[0] <= _BROADCAST_ROWS:
+        return counts_of_indices(bin_indices(values, edges), bins)
+    # Large batches: one contiguous column at a time, so memory stays at one column of indices.
+    columns = np.asfortranarray(values)
+    counts = np.empty((values.shape[1], bins), dtype=np.int64)
+    for j in range(values.shape[1]):
+        counts[j] = np.bincount(np.searchsorted(edges[j], columns[:, j], side="right"), minlength=bins)
+    return counts
 
 
 def counts_of_indices(indices: np.ndarray, bins: int) -> np.ndarray:
