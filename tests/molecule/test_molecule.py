@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,7 @@ def test_molecule_scenario(molecule_image, role_dir, scenario, tmp_path):
     env = tool_env(
         {
             "MOLECULE_IMAGE": molecule_image,
+            "MOLECULE_INSTANCE_ID": "t%s" % uuid.uuid4().hex[:8],
             "MOLECULE_EPHEMERAL_DIRECTORY": str(tmp_path / "ephemeral"),
             "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
             "NO_COLOR": "1",
