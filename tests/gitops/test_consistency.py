@@ -80,3 +80,33 @@ def test_bridge_reaches_prometheus_by_the_chart_service_name():
     url = urlsplit(env["BRIDGE_PROMETHEUS_URL"])
     assert url.hostname == "%s-prometheus.monitoring.svc" % monitoring.values["fullnameOverride"]
     assert url.port == 9090
+
+
+def _monitoring_values():
+    (monitoring,) = [s for s in chart_sources() if s.chart == "kube-prometheus-stack"]
+    return monitoring.values
+
+
+def test_components_k3s_runs_in_its_own_process_are_not_scraped_nor_alerted_on():
+    # k3s embeds controller-manager, scheduler, proxy and etcd: no endpoint to scrape, so their
+    # "down" alerts would fire forever if the chart's targets and rule groups stayed on.
+    values = _monitoring_values()
+    for component in ("kubeControllerManager", "kubeScheduler", "kubeProxy", "kubeEtcd"):
+        assert values[component]["enabled"] is False, component
+    rules = values["defaultRules"]["rules"]
+    for group in ("etcd", "kubeControllerManager", "kubeSchedulerAlerting", "kubeSchedulerRecording", "kubeProxy"):
+        assert rules[group] is False, group
+
+
+def test_short_retention_and_selectors_open_to_the_tree():
+    spec = _monitoring_values()["prometheus"]["prometheusSpec"]
+    assert spec["retention"] in {"1d", "2d", "3d", "4d", "5d", "6d", "7d"}
+    for key in ("ruleSelectorNilUsesHelmValues", "podMonitorSelectorNilUsesHelmValues"):
+        assert spec[key] is False, "the model's %s would be ignored" % key
+
+
+def test_dashboard_configmap_carries_the_sidecar_label():
+    sidecar = _monitoring_values()["grafana"]["sidecar"]["dashboards"]
+    (cm,) = _by_kind("platform/monitoring")["ConfigMap"]
+    assert cm["metadata"]["labels"][sidecar["label"]] == sidecar["labelValue"]
+    assert cm["metadata"]["annotations"][sidecar["folderAnnotation"]] == "Models"
