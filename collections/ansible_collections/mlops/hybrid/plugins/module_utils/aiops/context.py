@@ -1,0 +1,537 @@
+# Copyright: mlops.hybrid contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Classify a failure and cut the decisive lines out of raw text of any size.
+
+One pass per rule over the normalised text (compiled regular expressions without nested
+quantifiers, so the work is linear in the input), then a greedy selection under a token budget:
+the decisive lines first, their surrounding context second. Nothing here calls a model.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+CATEGORIES = (
+    "test",
+    "lint",
+    "sast",
+    "sca",
+    "container_scan",
+    "secrets",
+    "training",
+    "model_validation",
+    "k8s_crashloop",
+    "k8s_oom",
+    "k8s_image_pull",
+    "k8s_probe",
+    "k8s_latency",
+    "argocd_sync",
+    "infra",
+    "other",
+)
+
+DEFAULT_MAX_TOKENS = 2000
+CHARS_PER_TOKEN = 4
+MAX_LINE_CHARS = 1200
+MIN_CATEGORY_SCORE = 4
+COUNT_CAP = 3
+MAX_MATCHES_PER_RULE = 400
+MAX_EVIDENCE = 20
+
+# (category or None for generic, weight, decisive, lines before, lines after, keys, pattern)
+# keys: lower-case literals, one of which a matching line must contain ("\n" = start of a line); only
+# lines holding a key are tried against the pattern, which keeps the scan fast and linear.
+_RULES = [
+    # test
+    ("test", 3, True, 3, 0, ("\ne  ",), r"^E {2,}\S.*$"),
+    ("test", 4, True, 0, 0, ("\nfailed ", "\nerror "), r"^(?:FAILED|ERROR) \S+\.py\b.*$"),
+    ("test", 4, True, 0, 0, ("failed", "error"), r"^=+ .*\b\d+ (?:failed|errors?)\b.*=+$"),
+    (
+        "test",
+        4,
+        True,
+        0,
+        0,
+        (" failed", " error"),
+        r"^(?:\d+ \w+, )*\d+ (?:failed|errors?)(?:, \d+ \w+)* in [\d.]+s\b.*$",
+    ),
+    (
+        "test",
+        2,
+        True,
+        0,
+        1,
+        ("___ ",),
+        r"^_{3,} (?:ERROR at setup of |ERROR collecting |ERROR at teardown of )?\S+ _{3,}$",
+    ),
+    ("test", 4, True, 0, 0, ("\nfail: test", "\nerror: test"), r"^(?:FAIL|ERROR): test\w* \(.*$"),
+    ("test", 4, True, 0, 0, ("\nfailed (",), r"^FAILED \((?:failures|errors)=\d+.*$"),
+    ("test", 3, True, 0, 0, ("during collection",), r"Interrupted: \d+ errors? during collection"),
+    (
+        "test",
+        2,
+        False,
+        0,
+        0,
+        ("= failures =", "= errors =", "short test summary"),
+        r"^=+ (?:FAILURES|ERRORS|short test summary info) =+$",
+    ),
+    ("test", 1, False, 0, 0, ("\nran ",), r"^Ran \d+ tests? in "),
+    # lint
+    ("lint", 2, True, 0, 0, (".py",), r"^\S+\.pyi?:\d+:\d+: [A-Z]{1,3}\d{2,4}\b.*$"),
+    ("lint", 4, True, 0, 0, ("\nfound ",), r"^Found \d+ errors?\.$"),
+    ("lint", 5, True, 0, 0, ("would be reformatted",), r"^\d+ files? would be reformatted.*$"),
+    ("lint", 4, True, 0, 0, ("would reformat",), r"^(?:[Ww]ould reformat:?) \S+.*$"),
+    ("lint", 1, True, 0, 0, ("--> ",), r"^\s*--> \S+\.pyi?:\d+:\d+$"),
+    ("lint", 3, True, 0, 0, (": [error]", ": [warning]"), r"^\S+\.ya?ml:\d+:\d+: \[(?:error|warning)\].*$"),
+    ("lint", 3, True, 0, 0, ("error ", "warning "), r"^\s+\d+:\d+\s+(?:error|warning)\s+.*\([\w-]+\)$"),
+    ("lint", 3, True, 0, 0, (": error: ",), r"^\S+\.pyi?:\d+: error: .*$"),
+    ("lint", 4, True, 0, 0, ("failure(s)",), r"^Failed: \d+ failure\(s\).*$"),
+    ("lint", 3, True, 0, 0, (".yml:", ".yaml:"), r"^\S+\.ya?ml:\d+(?::\d+)?: [a-z-]+\[[a-z-]+\].*$"),
+    # sast
+    ("sast", 5, True, 0, 4, ("\n>> issue:",), r"^>> Issue: \[B\d{3}:\w+\].*$"),
+    ("sast", 1, True, 0, 0, ("location:",), r"^\s+Location: \S+:\d+:\d+$"),
+    ("sast", 1, False, 0, 0, ("confidence:",), r"^\s+Severity: (?:High|Medium|Low)\s+Confidence:"),
+    ("sast", 2, False, 0, 0, ("\nrun started:",), r"^Run started:"),
+    ("sast", 5, True, 0, 2, ("\u2771 ",), r"^\s*(?:\u276f\u276f\u2771|\u276f\u2771|\u2771) [\w.-]+$"),
+    # sca
+    ("sca", 6, True, 0, 0, ("known vulnerabilit",), r"^Found \d+ known vulnerabilit(?:y|ies) in \d+ packages?.*$"),
+    (
+        "sca",
+        2,
+        True,
+        0,
+        0,
+        ("pysec-", "ghsa-", "cve-"),
+        r"^\S+ +\S+ +(?:PYSEC-\d{4}-\d+|GHSA-[\w-]{14}|CVE-\d{4}-\d+) .*$",
+    ),
+    (
+        "sca",
+        5,
+        True,
+        0,
+        1,
+        ("severity vulnerability found",),
+        r"✗ (?:Low|Medium|High|Critical) severity vulnerability found in \S+",
+    ),
+    ("sca", 1, True, 0, 0, ("introduced through:",), r"^\s*Introduced through: .*$"),
+    (
+        "sca",
+        4,
+        True,
+        0,
+        0,
+        ("dependencies for known issues",),
+        r"^Tested \d+ dependencies for known issues, found \d+ issues?.*$",
+    ),
+    (
+        "sca",
+        3,
+        True,
+        0,
+        0,
+        (" severity vulnerabilit",),
+        r"^\d+ (?:low|moderate|high|critical) severity vulnerabilit.*$",
+    ),
+    # container_scan
+    (
+        "container_scan",
+        6,
+        True,
+        0,
+        0,
+        ("\ntotal: ",),
+        r"^Total: \d+ \((?:UNKNOWN: \d+, )?(?:LOW: \d+, )?(?:MEDIUM: \d+, )?(?:HIGH: \d+, )?CRITICAL: \d+\)",
+    ),
+    ("container_scan", 3, True, 0, 0, ("cve-",), r"^[│|] *[^│|\n]*[│|] *CVE-\d{4}-\d+ *[│|] *CRITICAL *[│|].*$"),
+    ("container_scan", 1, True, 0, 0, ("cve-",), r"^[│|] *[^│|\n]*[│|] *CVE-\d{4}-\d+ *[│|] *HIGH *[│|].*$"),
+    (
+        "container_scan",
+        2,
+        False,
+        0,
+        0,
+        ("(debian", "(alpine", "(ubuntu", "(redhat", "(centos", "(amazon", "(rocky", "(wolfi"),
+        r"\((?:debian|alpine|ubuntu|redhat|centos|amazon|rocky|wolfi)[ \d.]*\)$",
+    ),
+    ("container_scan", 2, False, 0, 0, ("detected os",), r"\bDetected OS\b"),
+    ("container_scan", 4, True, 0, 0, ("fixed-in",), r"^NAME +INSTALLED +FIXED-IN +TYPE +VULNERABILITY +SEVERITY"),
+    # secrets
+    ("secrets", 4, True, 0, 0, ("\nruleid:",), r"^RuleID:\s+\S+$"),
+    ("secrets", 1, True, 0, 0, ("\nfile:",), r"^File:\s+\S+$"),
+    ("secrets", 2, False, 0, 0, ("\nfinding:",), r"^Finding:\s+"),
+    ("secrets", 5, True, 0, 0, ("leaks found:",), r"\bleaks found: \d+"),
+    ("secrets", 5, True, 0, 0, ("leaks detected",), r"Leaks detected.*$"),
+    ("secrets", 2, True, 0, 0, ('"type": "',), r'^\s*"type": "[^"\n]+",?$'),
+    ("secrets", 2, False, 0, 0, ('"hashed_secret"',), r'"hashed_secret": "'),
+    ("secrets", 6, True, 0, 0, ("potential secrets",), r"^ERROR: Potential secrets about to be committed.*$"),
+    ("secrets", 3, True, 0, 0, ("\nsecret type:",), r"^Secret Type: .*$"),
+    ("secrets", 1, True, 0, 0, ("location:",), r"^Location:\s+\S+:\d+$"),
+    ("secrets", 5, True, 0, 3, ("verified result",), r"Found (?:verified|unverified) result"),
+    # training
+    ("training", 6, True, 0, 0, ("loss",), r"(?i)\bloss(?: is|:|=| =)\s*(?:nan|inf)\b.*$"),
+    (
+        "training",
+        4,
+        True,
+        0,
+        0,
+        ("nan loss", "nan detected", "nan encountered"),
+        r"(?i)\bnan (?:loss|detected|encountered)\b.*$",
+    ),
+    ("training", 4, True, 2, 0, ("floatingpointerror",), r"^FloatingPointError: .*$"),
+    ("training", 6, True, 2, 1, ("contains nan", "contains infinity"), r"Input (?:X |y )?contains (?:NaN|infinity).*$"),
+    ("training", 6, True, 2, 0, ("is expecting",), r"X has \d+ features, but \w+ is expecting \d+ features.*$"),
+    ("training", 6, True, 1, 0, ("cuda out of memory",), r"CUDA out of memory.*$"),
+    ("training", 1, False, 0, 0, ("\nepoch ",), r"(?i)^epoch \d+"),
+    (
+        "training",
+        2,
+        False,
+        0,
+        0,
+        ("runtimewarning",),
+        r"RuntimeWarning: (?:overflow|invalid value|divide by zero) encountered",
+    ),
+    ("training", 2, False, 0, 0, ("convergencewarning",), r"ConvergenceWarning"),
+    # model_validation
+    ("model_validation", 8, True, 1, 0, ("model validation failed",), r"(?i)model validation failed.*$"),
+    (
+        "model_validation",
+        5,
+        True,
+        0,
+        0,
+        ("below", "under", "<"),
+        r"(?i)\b(?:accuracy|f1\w*|auc|rmse|precision|recall)\b[^\n]{0,40}?(?:below|under|<)"
+        r"(?: the)?(?: threshold| gate)? *[\d.]+",
+    ),
+    (
+        "model_validation",
+        7,
+        True,
+        2,
+        0,
+        ("drift detected",),
+        r"(?i)\b(?:data|concept|prediction|feature) drift detected.*$",
+    ),
+    ("model_validation", 1, True, 0, 0, ("\npsi",), r"(?i)^psi\s+\S+\s+[\d.]+$"),
+    (
+        "model_validation",
+        5,
+        True,
+        1,
+        0,
+        ("missing column", "schema mismatch", "unexpected column"),
+        r"(?i)\b(?:missing columns?|schema mismatch|unexpected columns?)\b.*$",
+    ),
+    ("model_validation", 1, False, 0, 0, ("evaluation",), r"(?i)\bevaluation\b"),
+    # k8s_crashloop
+    ("k8s_crashloop", 5, True, 1, 3, ("crashloopbackoff",), r"\bCrashLoopBackOff\b.*$"),
+    ("k8s_crashloop", 5, True, 0, 0, ("back-off restarting",), r"Back-off restarting failed container.*$"),
+    ("k8s_crashloop", 2, False, 0, 3, ("last state:",), r"^\s+Last State:\s+Terminated"),
+    ("k8s_crashloop", 1, True, 0, 0, ("exit code:",), r"^\s+Exit Code:\s+[1-9]\d*$"),
+    ("k8s_crashloop", 2, False, 0, 0, ("--previous",), r"kubectl (?:-n \S+ )?logs .*--previous"),
+    # k8s_oom
+    ("k8s_oom", 7, True, 1, 2, ("oomkilled",), r"OOMKilled\b.*$"),
+    ("k8s_oom", 4, True, 0, 0, ("exit code:",), r"Exit Code:\s+137\b"),
+    ("k8s_oom", 7, True, 0, 0, ("memory cgroup out of memory",), r"Memory cgroup out of memory.*$"),
+    ("k8s_oom", 5, True, 0, 0, ("oom-killer",), r"invoked oom-killer.*$"),
+    ("k8s_oom", 3, False, 0, 0, ("oom-kill:",), r"\boom-kill:"),
+    # k8s_image_pull
+    (
+        "k8s_image_pull",
+        6,
+        True,
+        0,
+        0,
+        ("errimagepull", "imagepullbackoff", "invalidimagename", "errimageneverpull"),
+        r"\b(?:ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull)\b.*$",
+    ),
+    ("k8s_image_pull", 6, True, 0, 0, ("failed to pull image",), r"Failed to pull image.*$"),
+    ("k8s_image_pull", 3, True, 0, 0, ("back-off pulling image",), r"Back-off pulling image.*$"),
+    # k8s_probe
+    ("k8s_probe", 7, True, 0, 0, ("probe failed",), r"(?:Readiness|Liveness|Startup) probe failed.*$"),
+    (
+        "k8s_probe",
+        5,
+        True,
+        0,
+        0,
+        ("failed liveness", "failed readiness", "failed startup"),
+        r"failed (?:liveness|readiness|startup) probe.*$",
+    ),
+    (
+        "k8s_probe",
+        1,
+        False,
+        0,
+        0,
+        ("readiness:", "liveness:", "startup:"),
+        r"^\s+(?:Readiness|Liveness|Startup):\s+(?:http-get|exec|tcp-socket)",
+    ),
+    # k8s_latency
+    ("k8s_latency", 8, True, 0, 0, ('"alertname":',), r'"alertname": ?"\w*(?:Latency|Slow)\w*"'),
+    ("k8s_latency", 8, True, 0, 0, ("alertname=",), r"\balertname=\"?\w*(?:Latency|Slow)\w*"),
+    ("k8s_latency", 3, False, 0, 0, ("histogram_quantile(",), r"histogram_quantile\("),
+    ("k8s_latency", 3, False, 0, 0, ("_seconds_",), r"(?:request_duration|latency)_seconds_(?:bucket|count)"),
+    ("k8s_latency", 2, True, 0, 0, ("\n{",), r"^\{[^}\n]*\} => [\d.eE+-]+ @\[.*$"),
+    ("k8s_latency", 5, True, 0, 0, (" latency",), r"(?i)\bp(?:9[059]|50) latency\b.*$"),
+    ("k8s_latency", 3, True, 0, 0, ("latency",), r"(?i)\blatency\b[^\n]*\b(?:threshold|above|exceeds?)\b.*$"),
+    ("k8s_latency", 5, True, 0, 0, ("upstream request timeout",), r"(?i)upstream request timeout.*$"),
+    ("k8s_latency", 3, True, 0, 0, ("slow request",), r"(?i)\bslow request\b.*$"),
+    # argocd_sync
+    ("argocd_sync", 7, True, 0, 0, ("comparisonerror",), r"\bComparisonError\b.*$"),
+    ("argocd_sync", 7, True, 0, 0, ("failed to apply",), r"one or more objects failed to apply.*$"),
+    (
+        "argocd_sync",
+        4,
+        True,
+        0,
+        0,
+        ("completed with phase",),
+        r"Operation has completed with phase: (?:Failed|Error).*$",
+    ),
+    ("argocd_sync", 6, True, 0, 0, ("failed to sync app",), r"Failed to sync app.*$"),
+    ("argocd_sync", 5, True, 0, 0, ("syncerror", "syncfailed"), r"\bSync(?:Error|Failed)\b.*$"),
+    (
+        "argocd_sync",
+        3,
+        True,
+        0,
+        0,
+        ("outofsync ",),
+        r"\bOutOfSync +(?:Missing|Degraded|Healthy|Progressing|Suspended|Unknown) +\S.*$",
+    ),
+    ("argocd_sync", 2, False, 0, 0, ("sync status:",), r"^Sync Status:\s+(?:OutOfSync|Unknown)"),
+    ("argocd_sync", 1, False, 0, 0, ("application=argocd/",), r"\bapplication=argocd/"),
+    # infra
+    ("infra", 6, True, 0, 3, ("unreachable!",), r"UNREACHABLE! =>.*$"),
+    ("infra", 5, True, 0, 0, ("failed to connect to the host",), r"Failed to connect to the host via ssh.*$"),
+    ("infra", 5, True, 0, 0, ("failed! =>",), r"^fatal: \[[^\]\n]+\]: FAILED! =>.*$"),
+    ("infra", 6, True, 0, 0, ("no matching distribution",), r"No matching distribution found for.*$"),
+    (
+        "infra",
+        3,
+        True,
+        0,
+        0,
+        ("could not find a version",),
+        r"Could not find a version that satisfies the requirement \S+",
+    ),
+    ("infra", 5, True, 0, 0, ("[rejected]",), r"! \[rejected\].*$"),
+    ("infra", 5, True, 0, 0, ("failed to push",), r"^error: failed to push some refs.*$"),
+    ("infra", 6, True, 0, 1, ("(gcloud.",), r"^ERROR: \(gcloud\.[\w.-]+\).*$"),
+    ("infra", 6, True, 0, 0, ("quota '",), r"Quota '[\w_]+' exceeded.*$"),
+    ("infra", 6, True, 0, 0, ("no space left",), r"No space left on device.*$"),
+    (
+        "infra",
+        3,
+        True,
+        0,
+        0,
+        ("dial tcp",),
+        r"dial tcp [\w.:\[\]-]+: (?:i/o timeout|connect: connection refused|connect: no route to host).*$",
+    ),
+    ("infra", 5, True, 0, 0, ("failed to get ca certs",), r"failed to get CA certs.*$"),
+    ("infra", 5, True, 0, 0, ("shutdown signal",), r"The runner has received a shutdown signal.*$"),
+    ("infra", 5, True, 0, 2, ("│ error: ",), r"^│ Error: .*$"),
+    (
+        "infra",
+        5,
+        True,
+        0,
+        0,
+        ("cluster unreachable", "installation failed"),
+        r"Error: (?:Kubernetes cluster unreachable|INSTALLATION FAILED).*$",
+    ),
+    # generic: decisive candidates that say nothing about the category
+    (None, 2, True, 0, 0, ("##[error]",), r"^##\[error\].*$"),
+    (
+        None,
+        2,
+        True,
+        3,
+        0,
+        ("error", "exception", "failure", "fault"),
+        r"^[\w.]*(?:Error|Exception|Failure|Fault)\b:? .*$",
+    ),
+    (None, 1, True, 0, 0, ("\nerror", "\nfatal", "\npanic"), r"(?i)^(?:error|fatal|panic)\b[:!]? .*$"),
+    (None, 1, True, 0, 0, ("level=error", "level=fatal"), r"\blevel=(?:error|fatal)\b.*$"),
+    (None, 1, True, 0, 0, ("code ", "status "), r"(?i)\bexit(?:ed)? (?:with )?(?:code|status) [1-9]\d*.*$"),
+    (None, 2, True, 0, 0, ('"alertname":',), r'"alertname": ?"[^"\n]+"'),
+    (
+        None,
+        0.5,
+        True,
+        0,
+        0,
+        ("mismatch", "broken", "not found", "failed", "invalid", "denied", "cannot", "unable to", "problem"),
+        r"(?i)\b(?:mismatch|broken|not found|failed|invalid|denied|cannot|unable to|problems?)\b.*$",
+    ),
+]
+
+_COMPILED = [(c, w, d, b, a, k, re.compile(p, re.M)) for c, w, d, b, a, k, p in _RULES]
+_ASCII_LOWER = {i: i + 32 for i in range(65, 91)}
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\n]*\x07")
+_CI_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ", re.M)
+
+
+def normalize(text):
+    """Remove what is not content: ANSI codes, CI timestamps, progress bars redrawn with CR."""
+    if not isinstance(text, str):
+        text = text.decode("utf-8", "replace")
+    text = text.replace("\r\n", "\n")
+    if "\r" in text:
+        text = "\n".join(line.rsplit("\r", 1)[-1] if "\r" in line else line for line in text.split("\n"))
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    return _CI_TIMESTAMP.sub("", text)
+
+
+def estimate_tokens(text):
+    """A conservative token estimate for budgets (about four characters a token)."""
+    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+def _scan(text, starts):
+    """Yield (line index, rule) for each line a rule matches, at most MAX_MATCHES_PER_RULE a rule."""
+    low = "\n" + text.lower()
+    if len(low) != len(text) + 1:
+        low = "\n" + text.translate(_ASCII_LOWER)
+    nlines = len(starts)
+    for rule in _COMPILED:
+        rx = rule[6]
+        seen = set()
+        for key in rule[5]:
+            shift = 0 if key.startswith("\n") else 1
+            pos = low.find(key)
+            while pos != -1 and len(seen) < MAX_MATCHES_PER_RULE:
+                i = bisect.bisect_right(starts, pos - shift) - 1
+                end = starts[i + 1] - 1 if i + 1 < nlines else len(text)
+                if i not in seen:
+                    seen.add(i)
+                    if rx.search(text, starts[i], end):
+                        yield i, rule
+                pos = low.find(key, end + 1) if i + 1 < nlines else -1
+
+
+def classify_scores(hits):
+    """Category scores from rule hits: each rule counts at most COUNT_CAP times."""
+    counts = {}
+    for _i, rule in hits:
+        if rule[0] is not None:
+            counts[id(rule)] = (rule, counts.get(id(rule), (rule, 0))[1] + 1)
+    scores = {}
+    for rule, n in counts.values():
+        scores[rule[0]] = scores.get(rule[0], 0) + rule[1] * min(n, COUNT_CAP)
+    return scores
+
+
+def _choose(scores):
+    if not scores:
+        return "other"
+    best = max(scores.items(), key=lambda kv: (kv[1], -CATEGORIES.index(kv[0])))
+    return best[0] if best[1] >= MIN_CATEGORY_SCORE else "other"
+
+
+def _clip(line):
+    """Shorten a very long line at a word boundary, so no token (or secret) is cut in half."""
+    if len(line) <= MAX_LINE_CHARS:
+        return line
+    head = line[:MAX_LINE_CHARS]
+    cut = max(head.rfind(" "), head.rfind("\t"))
+    return (head[:cut] if cut > 0 else "") + " [...]"
+
+
+def _rank(hits, category):
+    """Decisive lines by priority: the chosen category's rules first, generic rules next, others last."""
+    best = {}
+    for i, (cat, weight, decisive, before, after, _keys, _rx) in hits:
+        if not decisive:
+            continue
+        prio = weight + 10 if cat == category else (weight if cat is None else weight / 2.0)
+        old = best.get(i)
+        if old is None or prio > old[0]:
+            best[i] = (prio, before, after)
+    return sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
+
+
+def _select(lines, hits, category, max_tokens):
+    """Greedy under the budget: decisive lines up to 70 %, then their context; the tail if nothing matched."""
+    ranked = _rank(hits, category)
+    budget = max(1, int(max_tokens)) * CHARS_PER_TOKEN
+    chosen = {}
+    used = 0
+    for i, _v in ranked:
+        cost = len(_clip(lines[i])) + 1
+        if used + cost > budget * 0.7:
+            break
+        chosen[i] = True
+        used += cost
+    evidence_idx = sorted([i for i, _v in ranked if i in chosen][:MAX_EVIDENCE])
+    for i, (_prio, before, after) in ranked:
+        if i not in chosen:
+            continue
+        for j in [*range(i - max(before, 1), i), *range(i + 1, i + 1 + max(after, 1))]:
+            if 0 <= j < len(lines) and j not in chosen and lines[j].strip():
+                cost = len(_clip(lines[j])) + 1
+                if used + cost + 40 > budget:
+                    break
+                chosen[j] = False
+                used += cost
+    if not chosen:
+        used = 40  # room for the "lines omitted" marker in front of the tail
+        for j in range(len(lines) - 1, -1, -1):
+            cost = len(_clip(lines[j])) + 1
+            if used + cost > budget:
+                break
+            chosen[j] = False
+            used += cost
+    return ranked, evidence_idx, chosen
+
+
+def _render(lines, chosen, max_tokens):
+    """The chosen lines in their original order, gaps marked, trimmed to the budget."""
+    out = []
+    prev = -1
+    for j in sorted(chosen):
+        if j > prev + 1:
+            out.append("[... %d lines omitted ...]" % (j - prev - 1))
+        out.append(_clip(lines[j]))
+        prev = j
+    if 0 <= prev < len(lines) - 1 and any(s.strip() for s in lines[prev + 1 :]):
+        out.append("[... %d lines omitted ...]" % (len(lines) - 1 - prev))
+    excerpt = "\n".join(out)
+    while estimate_tokens(excerpt) > max_tokens and out:
+        out.pop()
+        excerpt = "\n".join(out)
+    return excerpt
+
+
+def extract(text, max_tokens=DEFAULT_MAX_TOKENS, kind="auto"):
+    """Return category, scores, evidence (decisive lines) and an excerpt within ``max_tokens``."""
+    if kind not in ("auto", *CATEGORIES):
+        raise ValueError("kind must be 'auto' or one of %s, got %r" % (", ".join(CATEGORIES), kind))
+    text = normalize(text or "")
+    lines = text.split("\n")
+    starts = []
+    pos = 0
+    for line in lines:
+        starts.append(pos)
+        pos += len(line) + 1
+    hits = list(_scan(text, starts))
+    scores = classify_scores(hits)
+    category = _choose(scores) if kind == "auto" else kind
+
+    _ranked, evidence_idx, chosen = _select(lines, hits, category, max_tokens)
+    excerpt = _render(lines, chosen, max_tokens)
+    return {
+        "category": category,
+        "scores": dict(sorted(scores.items(), key=lambda kv: -kv[1])),
+        "evidence": [_clip(lines[i]).strip() for i in evidence_idx],
+        "excerpt": excerpt,
+        "lines_total": len(lines),
+        "excerpt_tokens": estimate_tokens(excerpt),
+    }

@@ -1,0 +1,122 @@
+# Copyright: mlops.hybrid contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One analysis from raw text to a report: extract, redact, prompt, call, validate, render.
+
+The alert bridge and the modules call ``analyze_text``; nothing here acts on code or the cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ..errors import InvalidInput
+from . import context as ctx_mod
+from . import providers, report
+from .prompts import TEMPLATE_CHOICES
+from .redact import merge_counts, redact, redact_obj
+
+MAX_LOG_BYTES = 512 * 1024 * 1024
+
+
+def read_logs(logs=None, log_path=None):
+    """The text to analyse, from ``logs`` or a file; exactly one of them."""
+    if (logs is None) == (log_path is None):
+        raise InvalidInput("give exactly one of logs (text) or log_path (a file)")
+    if log_path is not None:
+        if not os.path.isfile(log_path):
+            raise InvalidInput("log_path %s is not a readable file" % log_path)
+        if os.path.getsize(log_path) > MAX_LOG_BYTES:
+            raise InvalidInput("log_path %s is larger than %d MiB" % (log_path, MAX_LOG_BYTES // 2**20))
+        with open(log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    return logs
+
+
+def analyze_text(
+    text,
+    context=None,
+    kind="auto",
+    template="auto",
+    max_context_tokens=ctx_mod.DEFAULT_MAX_TOKENS,
+    redact_secrets=True,
+    provider="gemini",
+    model=None,
+    api_key=None,
+    api_base_url=None,
+    timeout=providers.DEFAULT_TIMEOUT,
+    max_retries=providers.DEFAULT_RETRIES,
+    max_retry_delay=providers.DEFAULT_MAX_RETRY_DELAY,
+    fallback_to_offline=True,
+    sleep=time.sleep,
+):
+    """Return the result dict of mlops.hybrid.gemini_analyze."""
+    if kind not in ("auto", *ctx_mod.CATEGORIES):
+        raise InvalidInput("kind must be auto or one of %s, got %r" % (", ".join(ctx_mod.CATEGORIES), kind))
+    if template not in TEMPLATE_CHOICES:
+        raise InvalidInput("template must be one of %s, got %r" % (", ".join(TEMPLATE_CHOICES), template))
+    if not isinstance(max_context_tokens, int) or max_context_tokens < 100:
+        raise InvalidInput("max_context_tokens must be an integer of at least 100, got %r" % (max_context_tokens,))
+    if context is not None and not isinstance(context, dict):
+        raise InvalidInput("context must be a dict")
+    if max_retries < 0 or timeout <= 0 or max_retry_delay < 0:
+        raise InvalidInput("timeout must be positive, max_retries and max_retry_delay not negative")
+
+    ext = ctx_mod.extract(text or "", max_tokens=max_context_tokens, kind=kind)
+    excerpt, evidence, ctx = ext["excerpt"], ext["evidence"], dict(context or {})
+    counts = {}
+    known = [v for v in (api_key,) if v]
+    if redact_secrets:
+        excerpt, c_excerpt = redact(excerpt, known)
+        evidence = [redact(e, known)[0] for e in evidence]
+        ctx, c_ctx = redact_obj(ctx, extra=known)
+        counts = merge_counts(c_excerpt, c_ctx)
+    res = providers.analyze(
+        ext["category"],
+        excerpt,
+        evidence,
+        ctx,
+        provider=provider,
+        model=model,
+        api_key=api_key,
+        base_url=api_base_url,
+        timeout=timeout,
+        retries=max_retries,
+        max_retry_delay=max_retry_delay,
+        template=template,
+        fallback=fallback_to_offline,
+        sleep=sleep,
+    )
+    rep = res["report"]
+    if redact_secrets:  # the model may echo what it was given or invent lookalikes
+        rep, c_out = redact_obj(rep, extra=known)
+        if c_out:
+            counts = merge_counts(counts, {"in_model_output_" + k: v for k, v in c_out.items()})
+    error = res["provider_error"]
+    if error:
+        error = redact(error, known)[0]
+    fp = report.fingerprint(ext["category"], evidence, key=ctx.get("fingerprint_key"))
+    markdown = report.render_markdown(
+        rep, ext["category"], evidence, provider=res["provider_used"], fallback=res["fallback"], fingerprint=fp
+    )
+    return {
+        "category": ext["category"],
+        "scores": ext["scores"],
+        "excerpt": excerpt,
+        "evidence": evidence,
+        "report": rep,
+        "report_markdown": markdown,
+        "redactions": counts,
+        "redaction_count": sum(counts.values()),
+        "provider_requested": res["provider_requested"],
+        "provider_used": res["provider_used"],
+        "fallback": res["fallback"],
+        "provider_error": error,
+        "model": res["model"],
+        "attempts": res["attempts"],
+        "template": res["template"],
+        "template_version": res["template_version"],
+        "fingerprint": fp,
+        "lines_total": ext["lines_total"],
+        "excerpt_tokens": ctx_mod.estimate_tokens(excerpt),
+    }

@@ -1,0 +1,315 @@
+# Copyright: mlops.hybrid contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Providers: gemini (google-genai), openai_compatible (requests) and offline (rules).
+
+Every provider returns the same validated report. A remote provider that fails (no key, HTTP
+errors after bounded retries, a timeout, output that breaks the schema) is replaced by the
+offline rules, and the result says so (``fallback`` and ``provider_error``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+from ..errors import InvalidInput, MissingDependency, OperationTimeout, RemoteError
+from . import prompts, report
+
+PROVIDERS = ("gemini", "openai_compatible", "offline")
+DEFAULT_MODELS = {"gemini": "gemini-2.5-flash", "openai_compatible": "llama3.1", "offline": "rules-v1"}
+DEFAULT_TIMEOUT = 60
+DEFAULT_RETRIES = 3
+DEFAULT_MAX_RETRY_DELAY = 30.0
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+# Offline rules: (urgency, cause, remediation) per category; the evidence comes from the extractor.
+OFFLINE_RULES = {
+    "test": (
+        "P2",
+        "A test fails: the assertion or exception shown in the evidence.",
+        "Run the failing test locally (pytest -x <test id>), decide whether the code or the test is wrong, "
+        "fix it in a PR.",
+    ),
+    "lint": (
+        "P2",
+        "The linter or formatter reports violations.",
+        "Run the same linter locally (ruff check --fix / ruff format) and commit the result; do not silence "
+        "the rule without a reason.",
+    ),
+    "sast": (
+        "P1",
+        "The static analyser found insecure code (see the issue id and location).",
+        "Fix the flagged line (no shell=True, safe_load, no pickle of untrusted data, verify TLS); mark a "
+        "proven false positive with a justified nosec.",
+    ),
+    "sca": (
+        "P1",
+        "A pinned dependency has a known vulnerability.",
+        "Raise the pin to the fixed version in requirements and constraints, rerun the tests, and re-run the audit.",
+    ),
+    "container_scan": (
+        "P1",
+        "The image contains packages with critical vulnerabilities.",
+        "Rebuild on a patched base image (or upgrade the package), push, and let the GitOps bump roll it out.",
+    ),
+    "secrets": (
+        "P0",
+        "A credential was committed or printed.",
+        "Revoke and rotate the credential now, remove it from the history, and load it from a secret store.",
+    ),
+    "training": (
+        "P1",
+        "Training diverged or received bad input (NaN/inf loss, NaN features, shape mismatch).",
+        "Check the input data for NaN and schema changes, lower the learning rate or clip gradients, and rerun.",
+    ),
+    "model_validation": (
+        "P1",
+        "The model failed its validation gate (metric below threshold, schema or drift).",
+        "Do not promote the model; compare data and metrics with the last good run in MLflow and retrain or roll back.",
+    ),
+    "k8s_crashloop": (
+        "P1",
+        "The container exits on start and Kubernetes backs off restarting it.",
+        "Read the previous container's log (kubectl logs --previous), fix the startup error (config, model "
+        "path, dependency) in Git.",
+    ),
+    "k8s_oom": (
+        "P1",
+        "The container was killed for exceeding its memory limit.",
+        "Raise the memory limit in the manifest or reduce the memory the process uses (batch size, model "
+        "size); watch the node's free memory.",
+    ),
+    "k8s_image_pull": (
+        "P1",
+        "The node cannot pull the image (wrong tag, missing image or missing pull credentials).",
+        "Check the tag exists in the registry and that the pod has the right imagePullSecret; fix the manifest in Git.",
+    ),
+    "k8s_probe": (
+        "P2",
+        "Health probes fail, so the pod is not ready or gets restarted.",
+        "Check the probe path and port against the server, and give the model time to load (startupProbe or "
+        "initialDelaySeconds).",
+    ),
+    "k8s_latency": (
+        "P1",
+        "Inference latency is above its objective.",
+        "Check CPU throttling and replicas, batch size and model size; scale out or roll back the last model change.",
+    ),
+    "argocd_sync": (
+        "P1",
+        "ArgoCD cannot render or apply the desired state.",
+        "Fix the manifest or kustomization in Git (or install the missing CRD), then let ArgoCD sync again.",
+    ),
+    "infra": (
+        "P1",
+        "The platform's infrastructure failed (connectivity, quota, disk, registry or Git remote).",
+        "Check the reported resource (host reachability, quota, free disk, remote state) and rerun once it is fixed.",
+    ),
+    "other": (
+        "P2",
+        "The failure does not match a known pattern.",
+        "Read the decisive lines below and the full log; add a rule to the extractor if the pattern recurs.",
+    ),
+}
+
+
+def offline_report(category, evidence):
+    """Deterministic report from the category and the decisive lines (no network)."""
+    urgency, cause, remediation = OFFLINE_RULES.get(category, OFFLINE_RULES["other"])
+    ev = [e for e in evidence if e.strip()]
+    first = ev[0] if ev else "(no decisive line found)"
+    summary = "%s Decisive line: %s" % (cause, first[:300])
+    causes = [{"cause": cause, "evidence": first[:500], "remediation": remediation, "confidence": 0.6 if ev else 0.3}]
+    if len(ev) > 1:
+        causes.append(
+            {
+                "cause": "Further findings of the same kind (%d decisive lines in all)." % len(ev),
+                "evidence": ev[1][:500],
+                "remediation": remediation,
+                "confidence": 0.4,
+            }
+        )
+    return report.validate({"summary": summary, "root_causes": causes, "urgency": urgency, "false_positive": False})
+
+
+def _retry_delay(details, attempt, max_delay):
+    """The server's RetryInfo.retryDelay ('7s', '1.5s') if it sent one, else exponential backoff; bounded."""
+    delay = None
+    try:
+        for d in (details or {}).get("error", {}).get("details", []) or []:
+            if str(d.get("@type", "")).endswith("google.rpc.RetryInfo") and d.get("retryDelay"):
+                delay = float(re.sub(r"s$", "", str(d["retryDelay"])))
+    except (AttributeError, TypeError, ValueError):
+        delay = None
+    if delay is None:
+        delay = 0.5 * (2**attempt)
+    return min(max(delay, 0.0), max_delay)
+
+
+def _parse_json(text):
+    text = (text or "").strip()
+    if text.startswith("```"):
+        text = re.sub(r"^```(?:json)?\s*|\s*```$", "", text)
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise report.ReportInvalid("the model did not answer with JSON: %s" % e) from e
+
+
+def call_gemini(
+    prompt,
+    model,
+    api_key,
+    base_url=None,
+    timeout=DEFAULT_TIMEOUT,
+    retries=DEFAULT_RETRIES,
+    max_retry_delay=DEFAULT_MAX_RETRY_DELAY,
+    sleep=time.sleep,
+):
+    """generateContent with a JSON schema; retries 429/5xx honouring RetryInfo; returns (report, attempts)."""
+    try:
+        # Imported on use: a provider's library loads only when that provider is chosen.
+        from google import genai  # noqa: PLC0415
+        from google.genai import errors as genai_errors  # noqa: PLC0415
+        from google.genai import types  # noqa: PLC0415
+    except ImportError as e:
+        raise MissingDependency("google-genai", {"provider": "gemini"}) from e
+    http = {"timeout": int(timeout * 1000)}
+    if base_url:
+        http["base_url"] = base_url
+        http["api_version"] = "v1beta"
+    client = genai.Client(api_key=api_key, http_options=types.HttpOptions(**http))
+    config = types.GenerateContentConfig(
+        system_instruction=prompt["system"],
+        response_mime_type="application/json",
+        response_json_schema=report.RESPONSE_SCHEMA,
+        temperature=0.2,
+    )
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            resp = client.models.generate_content(model=model, contents=prompt["user"], config=config)
+            return report.validate(_parse_json(resp.text)), attempt
+        except genai_errors.APIError as e:
+            if e.code in RETRY_STATUSES and attempt <= retries:
+                sleep(_retry_delay(e.details, attempt - 1, max_retry_delay))
+                continue
+            raise RemoteError("Gemini answered %s %s: %s" % (e.code, e.status, e.message), {"attempts": attempt}) from e
+        except Exception as e:  # httpx timeouts and connection errors come through untyped
+            if "timeout" in type(e).__name__.lower() or "timed out" in str(e).lower():
+                raise OperationTimeout("Gemini did not answer within %ss" % timeout, {"attempts": attempt}) from e
+            if isinstance(e, report.ReportInvalid):
+                raise
+            raise RemoteError("Gemini request failed: %s: %s" % (type(e).__name__, e), {"attempts": attempt}) from e
+
+
+def call_openai_compatible(
+    prompt,
+    model,
+    api_key,
+    base_url,
+    timeout=DEFAULT_TIMEOUT,
+    retries=DEFAULT_RETRIES,
+    max_retry_delay=DEFAULT_MAX_RETRY_DELAY,
+    sleep=time.sleep,
+):
+    """POST {base_url}/chat/completions (Ollama, vLLM, LiteLLM...) with a JSON schema response format."""
+    if not base_url:
+        raise InvalidInput("provider openai_compatible needs api_base_url, such as http://127.0.0.1:11434/v1")
+    try:
+        import requests  # noqa: PLC0415
+    except ImportError as e:
+        raise MissingDependency("requests", {"provider": "openai_compatible"}) from e
+    body = {
+        "model": model,
+        "temperature": 0.2,
+        "messages": [{"role": "system", "content": prompt["system"]}, {"role": "user", "content": prompt["user"]}],
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "incident_report", "schema": report.RESPONSE_SCHEMA},
+        },
+    }
+    headers = {"Content-Type": "application/json"}
+    if api_key:
+        headers["Authorization"] = "Bearer %s" % api_key
+    url = base_url.rstrip("/") + "/chat/completions"
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            r = requests.post(url, json=body, headers=headers, timeout=timeout)
+        except requests.Timeout as e:
+            raise OperationTimeout("%s did not answer within %ss" % (url, timeout), {"attempts": attempt}) from e
+        except requests.RequestException as e:
+            raise RemoteError("request to %s failed: %s" % (url, e), {"attempts": attempt}) from e
+        if r.status_code in RETRY_STATUSES and attempt <= retries:
+            retry_after = r.headers.get("Retry-After", "")
+            delay = float(retry_after) if retry_after.replace(".", "", 1).isdigit() else 0.5 * (2 ** (attempt - 1))
+            sleep(min(delay, max_retry_delay))
+            continue
+        if r.status_code != 200:
+            raise RemoteError("%s answered %s: %s" % (url, r.status_code, r.text[:300]), {"attempts": attempt})
+        try:
+            content = r.json()["choices"][0]["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError) as e:
+            raise RemoteError("%s answered without choices[0].message.content" % url, {"attempts": attempt}) from e
+        return report.validate(_parse_json(content)), attempt
+
+
+def analyze(
+    category,
+    excerpt,
+    evidence,
+    context=None,
+    provider="gemini",
+    model=None,
+    api_key=None,
+    base_url=None,
+    timeout=DEFAULT_TIMEOUT,
+    retries=DEFAULT_RETRIES,
+    max_retry_delay=DEFAULT_MAX_RETRY_DELAY,
+    template="auto",
+    fallback=True,
+    sleep=time.sleep,
+):
+    """Build the prompt, call the provider, fall back to offline when a remote provider fails."""
+    if provider not in PROVIDERS:
+        raise InvalidInput("provider must be one of %s, got %r" % (", ".join(PROVIDERS), provider))
+    prompt = prompts.build(category, excerpt, context, template)
+    model = model or DEFAULT_MODELS[provider]
+    result = {
+        "provider_requested": provider,
+        "provider_used": provider,
+        "model": model,
+        "fallback": False,
+        "provider_error": None,
+        "attempts": 0,
+        "template": prompt["template"],
+        "template_version": prompt["template_version"],
+        "prompt": prompt,
+    }
+    error = None
+    if provider == "offline":
+        rep = offline_report(category, evidence)
+    elif provider == "gemini" and not api_key:
+        error = "no API key for gemini (set api_key or GEMINI_API_KEY)"
+    else:
+        call = call_gemini if provider == "gemini" else call_openai_compatible
+        try:
+            rep, result["attempts"] = call(prompt, model, api_key, base_url, timeout, retries, max_retry_delay, sleep)
+        except MissingDependency:
+            raise
+        except (RemoteError, OperationTimeout) as e:
+            error = e.msg
+            result["attempts"] = e.result.get("attempts", 0)
+        except report.ReportInvalid as e:
+            error = "the model's answer broke the schema: %s" % e
+    if error is not None:
+        if not fallback:
+            raise RemoteError("provider %s failed: %s" % (provider, error), {"provider_error": error})
+        rep = offline_report(category, evidence)
+        result.update(provider_used="offline", fallback=True, provider_error=error, model=DEFAULT_MODELS["offline"])
+    result["report"] = rep
+    return result

@@ -1,0 +1,226 @@
+#!/usr/bin/python
+# Copyright: mlops.hybrid contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: incident_report
+short_description: Post an incident report to a GitHub issue, a commit or pull request, and Slack
+version_added: 0.1.0
+description:
+  - Takes the registered result of M(mlops.hybrid.gemini_analyze), validates its report again, renders it (HTML and
+    @-mentions neutralised, secrets redacted) and posts it.
+  - "GitHub issue: de-duplicated by the failure's fingerprint. An open issue with the same fingerprint gets a
+    comment instead of a twin; a report already posted there (same digest) is not posted again."
+  - Labels and assignees come from a per-category mapping (security findings to the security team, training and
+    validation to the ML team, cluster failures to SRE), which O(routing) overrides.
+  - Slack gets a short summary through an incoming webhook, with links to what was posted on GitHub. When every
+    GitHub target already holds the report, Slack is not posted to again.
+author:
+  - mlops.hybrid maintainers (@mlops-hybrid)
+extends_documentation_fragment:
+  - mlops.hybrid.github
+options:
+  analysis:
+    description: The registered result of M(mlops.hybrid.gemini_analyze) (C(category), C(report), C(evidence),
+      C(fingerprint), C(provider_used), C(fallback)).
+    type: dict
+    required: true
+  title:
+    description: Issue title. Defaults to the category and the first sentence of the summary.
+    type: str
+  github_issue:
+    description: Open (or comment on) a GitHub issue in O(repository).
+    type: bool
+    default: true
+  commit_sha:
+    description: Also comment on this commit.
+    type: str
+  pull_request:
+    description: Also comment on this pull request (its number).
+    type: int
+  slack_webhook_url:
+    description:
+      - Slack incoming webhook URL. Read from E(SLACK_WEBHOOK_URL) when not set. No Slack post when unset.
+    type: str
+  routing:
+    description:
+      - Per-category C(labels) and C(assignees) (lists), keyed by category or C(default), over the built-in
+        mapping.
+    type: dict
+    default: {}
+  labels:
+    description: Labels added to every new issue.
+    type: list
+    elements: str
+    default: []
+  dedup_label:
+    description: Label every report issue carries; the de-duplication search is limited to it.
+    type: str
+    default: aiops
+  meta:
+    description: Facts shown under the report (workflow run URL, alert name, commit).
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    description: Reads GitHub and reports every action it would take; posts nothing.
+  diff_mode:
+    support: full
+    description: The diff shows the text that is (or would be) posted.
+"""
+
+EXAMPLES = r"""
+- name: Report a failed workflow run (one issue per distinct failure, comments on repeats)
+  mlops.hybrid.incident_report:
+    analysis: "{{ analysis }}"
+    repository: "{{ lookup('env', 'GITHUB_REPOSITORY') }}"
+    commit_sha: "{{ lookup('env', 'GITHUB_SHA') }}"
+    meta:
+      run: "{{ run_url }}"
+    routing:
+      secrets: {labels: [security, P0], assignees: [sec-oncall]}
+      model_validation: {labels: [ml], assignees: [ml-lead]}
+
+- name: Only tell Slack (webhook from SLACK_WEBHOOK_URL)
+  mlops.hybrid.incident_report:
+    analysis: "{{ analysis }}"
+    github_issue: false
+"""
+
+RETURN = r"""
+actions:
+  description: What was (or in check mode would be) done, one entry per target.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    target:
+      description: V(issue), V(commit), V(pull_request) or V(slack).
+      type: str
+    action:
+      description: V(create), V(comment), V(post) or V(none) (already there).
+      type: str
+    number:
+      description: Issue or pull request number.
+      type: int
+    url:
+      description: URL of the issue.
+      type: str
+    comment_url:
+      description: URL of the comment posted.
+      type: str
+issue_number:
+  description: Number of the issue created or commented on, or null.
+  returned: always
+  type: int
+issue_url:
+  description: URL of that issue, or null.
+  returned: always
+  type: str
+fingerprint:
+  description: The failure's fingerprint.
+  returned: always
+  type: str
+title:
+  description: Issue title.
+  returned: always
+  type: str
+body:
+  description: The markdown posted to GitHub (redacted, neutralised).
+  returned: always
+  type: str
+slack_text:
+  description: The Slack message (without links).
+  returned: always
+  type: str
+redactions:
+  description: Secrets removed from the posted text, per kind.
+  returned: always
+  type: dict
+"""
+
+import copy
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.mlops.hybrid.plugins.module_utils import github_api
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import incident
+from ansible_collections.mlops.hybrid.plugins.module_utils.args_common import GITHUB_ARG_SPEC
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput, MissingDependency, MlopsError
+
+
+def argspec():
+    spec = copy.deepcopy(GITHUB_ARG_SPEC)
+    spec.update(
+        analysis=dict(type="dict", required=True),
+        title=dict(type="str"),
+        github_issue=dict(type="bool", default=True),
+        commit_sha=dict(type="str"),
+        pull_request=dict(type="int"),
+        slack_webhook_url=dict(type="str", no_log=True, fallback=(env_fallback, ["SLACK_WEBHOOK_URL"])),
+        routing=dict(type="dict", default={}),
+        labels=dict(type="list", elements="str", default=[]),
+        dedup_label=dict(type="str", default="aiops"),
+        meta=dict(type="dict", default={}),
+    )
+    return spec
+
+
+def run(p, check_mode):
+    a = incident.load_analysis(p["analysis"])
+    secrets = [v for v in (p["github_token"], p["slack_webhook_url"]) if v]
+    msg = incident.compose(a, p["title"], p["meta"], secrets)
+    wants_github = p["github_issue"] or p["commit_sha"] or p["pull_request"]
+    if not wants_github and not p["slack_webhook_url"]:
+        raise InvalidInput("nothing to post to: enable github_issue, give commit_sha/pull_request or a Slack webhook")
+    repo = None
+    if wants_github:
+        repo = github_api.get_repo(github_api.connect(p["github_token"], p["github_api_url"]), p["repository"])
+    actions = incident.plan(
+        repo,
+        a,
+        msg,
+        p["github_issue"],
+        p["commit_sha"],
+        p["pull_request"],
+        p["slack_webhook_url"],
+        p["routing"],
+        p["labels"],
+        p["dedup_label"],
+    )
+    if not check_mode:
+        incident.execute(repo, actions, msg, p["slack_webhook_url"])
+    issue = next((x for x in actions if x["target"] == "issue"), {})
+    return dict(
+        changed=any(x["action"] != "none" for x in actions),
+        actions=actions,
+        issue_number=issue.get("number"),
+        issue_url=issue.get("url"),
+        fingerprint=a["fingerprint"],
+        title=msg["title"],
+        body=msg["body"],
+        slack_text=msg["slack_text"],
+        redactions=msg["redactions"],
+    )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
+    try:
+        result = run(module.params, module.check_mode)
+    except MissingDependency as e:
+        module.fail_json(msg=missing_required_lib(e.msg), exception=traceback.format_exc())
+    except MlopsError as e:
+        module.fail_json(msg=e.msg, exception=traceback.format_exc(), **e.result)
+    if module._diff and result["changed"]:
+        result["diff"] = dict(before="", after=result["body"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+from app.features import normalise_columns
+
+
+def test_normalise():
+    assert normalise_columns(["A "]) == ["a"]
