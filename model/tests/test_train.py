@@ -12,6 +12,7 @@ from mlops_model.data import load_split
 from mlops_model.evaluate import main as evaluate_main
 from mlops_model.reference import Reference
 from mlops_model.train import main as train_main
+from model.tests.servers import predict_v1
 
 
 def test_training_passes_the_gate_and_writes_every_artifact(model_dir):
@@ -74,7 +75,7 @@ def test_min_accuracy_outside_zero_one_is_refused(tmp_path, capsys):
 
 @pytest.mark.services
 @pytest.mark.slow
-def test_training_logs_everything_to_mlflow_and_loads_back(mlflow_tracking, tmp_path, capsys):
+def test_training_logs_everything_to_mlflow_and_loads_back(mlflow_tracking, model_server, tmp_path, capsys):
     experiment = mlflow_tracking.unique("exp")
     assert train_main(["--output-dir", str(tmp_path / "m"), "--experiment", experiment]) == 0
     out = capsys.readouterr().out
@@ -100,3 +101,11 @@ def test_training_logs_everything_to_mlflow_and_loads_back(mlflow_tracking, tmp_
     assert loaded.version == version.version
     assert loaded.reference.feature_names == load_split().feature_names
     assert evaluate_main(["--model", f"models:/{name}@champion"]) == 0
+
+    # The server loads the champion from the registry too, and says which version it serves.
+    server = model_server(model=f"models:/{name}@champion")
+    rows = load_split().x_test[:4]
+    assert predict_v1(server, rows)["predictions"] == loaded.estimator.predict(rows).tolist()
+    assert f'model_info{{model_name="breast-cancer",revision="unknown",version="{version.version}"}} 1.0' in (
+        server.metrics()
+    )

@@ -149,6 +149,7 @@ class DriftWindow:
         self.epsilon = epsilon
         self.bins = self.edges.shape[1] + 1
         features = self.edges.shape[0]
+        self._features = np.arange(features)
         self._rows: deque[np.ndarray] = deque()
         self._classes: deque[int] = deque()
         self.counts = np.zeros((features, self.bins), dtype=np.int64)
@@ -160,13 +161,17 @@ class DriftWindow:
     def add(self, rows: np.ndarray, classes: np.ndarray) -> None:
         """Add rows (n x features) and their predicted class indices, dropping the oldest."""
         indices = bin_indices(rows, self.edges)
-        self.counts += counts_of_indices(indices, self.bins)
-        np.add.at(self.class_counts, np.asarray(classes, dtype=np.intp), 1)
+        classes = np.asarray(classes, dtype=np.intp).tolist()
+        if len(classes) == 1:  # the common case, one row per request: no bincount needed
+            self.counts[self._features, indices[0]] += 1
+            self.class_counts[classes[0]] += 1
+        else:
+            self.counts += counts_of_indices(indices, self.bins)
+            self.class_counts += np.bincount(classes, minlength=self.class_counts.shape[0])
         self._rows.extend(indices)
-        self._classes.extend(int(c) for c in classes)
-        features = np.arange(self.edges.shape[0])
+        self._classes.extend(classes)
         while len(self._rows) > self.size:
-            self.counts[features, self._rows.popleft()] -= 1
+            self.counts[self._features, self._rows.popleft()] -= 1
             self.class_counts[self._classes.popleft()] -= 1
 
     @property

@@ -146,8 +146,8 @@ class Monitor:
 
     def observe(self, request_id: str, rows: np.ndarray, classes: np.ndarray, confidence: np.ndarray) -> None:
         """Record one validated request: counts, confidence, the drift window, and the pending labels."""
-        for index, count in zip(*np.unique(classes, return_counts=True), strict=True):
-            self._class_counters[index].inc(int(count))
+        for index in classes.tolist():
+            self._class_counters[index].inc()
         for value in confidence.tolist():
             self.confidence.observe(value)
         self.window.add(rows, classes)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import math
 import os
 import sys
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+import sklearn
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -322,6 +324,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--feedback-window", type=int, default=500, help="labelled predictions behind model_accuracy")
     p.add_argument("--max-body-bytes", type=int, default=int(_env("max_body_bytes", 1 << 20)))
     p.add_argument("--max-instances", type=int, default=int(_env("max_instances", 1000)))
+    p.add_argument("--trace-log", action="store_true", help="keep KServe's per-request timing log lines")
     return p
 
 
@@ -370,6 +373,12 @@ def build_server(args: argparse.Namespace):
     model.load()
     install_routes(model_server.app, {args.name: model}, args.max_body_bytes)
     server = BoundModelServer(http_port=args.port, enable_grpc=False, workers=1, enable_latency_logging=False)
+    if not args.trace_log:
+        # KServe logs two timing lines per request; request_predict_seconds already holds the timings.
+        logging.getLogger("kserve.trace").setLevel(logging.WARNING)
+    # Inputs are validated (finite numbers, shape) before the model sees them: skip scikit-learn's
+    # second validation pass on the serving path.
+    sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
     return server, model
 
 
