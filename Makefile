@@ -66,7 +66,7 @@ clean:
 MODEL_IMAGE ?= localhost/mlops-hybrid/model:dev
 MODEL_BASE_IMAGE ?= localhost/mlops-hybrid/python311-slim:bookworm
 MODEL_REVISION ?= $(shell git rev-parse HEAD)
-MODEL_PIP_CA := $(firstword $(wildcard $(PIP_CERT)) $(wildcard $(SSL_CERT_FILE)))
+MODEL_PIP_CA := $(firstword $(wildcard $(PIP_CERT)) $(wildcard $(SSL_CERT_FILE)) $(wildcard /etc/ssl/certs/ca-certificates.crt))
 MODEL_PIP_SECRET := $(if $(MODEL_PIP_CA),--secret id=pip_ca$(shell printf ',')src=$(MODEL_PIP_CA))
 .PHONY: model-base-image model-image bench bench-serving bench-drift
 
