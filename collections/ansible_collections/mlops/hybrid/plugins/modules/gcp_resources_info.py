@@ -1,0 +1,99 @@
+#!/usr/bin/python
+# Copyright: mlops.hybrid contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: gcp_resources_info
+short_description: List what still bills in a GCP project (instances, disks, addresses)
+version_added: 0.1.0
+description:
+  - Lists instances, persistent disks and reserved addresses across all zones and regions of a
+    project, optionally only those carrying all the given labels. Read-only.
+  - The teardown ends with it, so that a person sees whatever is left.
+author:
+  - mlops.hybrid maintainers (@mlops-hybrid)
+extends_documentation_fragment:
+  - mlops.hybrid.gcp
+options:
+  kinds:
+    description: Which kinds of resources to list.
+    type: list
+    elements: str
+    default: [addresses, disks, instances]
+  labels:
+    description: Only resources that carry all these labels.
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    support: none
+    description: The module changes nothing, so there is no diff.
+"""
+
+EXAMPLES = r"""
+- name: Anything of ours still billing
+  mlops.hybrid.gcp_resources_info:
+    project: my-project
+    labels: {app: mlops-hybrid}
+  register: left
+"""
+
+RETURN = r"""
+resources:
+  description: One entry per resource found.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    kind: {description: "V(instance), V(disk) or V(address).", type: str}
+    name: {description: "Resource name.", type: str}
+    scope: {description: "C(zones/NAME) or C(regions/NAME).", type: str}
+    status: {description: "Status as the API reports it.", type: str}
+    labels: {description: "Labels.", type: dict}
+    self_link: {description: "API URL.", type: str}
+    detail: {description: "Machine type for instances, empty otherwise.", type: str}
+count:
+  description: Number of resources found.
+  returned: always
+  type: int
+api_retries:
+  description: How many calls were retried after HTTP 429/5xx.
+  returned: always
+  type: int
+"""
+
+import copy
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MlopsError
+from ansible_collections.mlops.hybrid.plugins.module_utils.gcp import GCP_ARG_SPEC, GCP_IMPORT_ERROR, HAS_GCP
+from ansible_collections.mlops.hybrid.plugins.module_utils.gcp_resources import RESOURCES_ARG_SPEC, list_resources
+
+
+def argspec():
+    spec = copy.deepcopy(GCP_ARG_SPEC)
+    spec.update(copy.deepcopy(RESOURCES_ARG_SPEC))
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
+    if not HAS_GCP:
+        module.fail_json(msg=missing_required_lib("google-cloud-compute"), exception=GCP_IMPORT_ERROR)
+    try:
+        result = list_resources(module.params)
+    except MlopsError as e:
+        module.fail_json(msg=e.msg, exception=traceback.format_exc(), **e.result)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
