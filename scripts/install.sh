@@ -25,7 +25,7 @@ say() { printf '[install] %s\n' "$*"; }
 # Only what this script installs into .venv counts (bench venvs have their own files).
 stamp_of() {
   cat requirements/constraints.txt requirements/runtime.txt requirements/test.txt requirements/model.txt \
-    scripts/install.sh | sha256sum | cut -c1-16
+    model/pyproject.toml scripts/install.sh | sha256sum | cut -c1-16
 }
 stamp=$(stamp_of)
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$stamp" ]; then
@@ -35,7 +35,8 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$sta
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   say "installing pinned Python packages into $VENV (first run takes a few minutes)"
   if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-    -r requirements/runtime.txt -r requirements/test.txt -r requirements/model.txt >"$VENV/pip.log" 2>&1; then
+    -r requirements/runtime.txt -r requirements/test.txt -r requirements/model.txt \
+    -e ./model >"$VENV/pip.log" 2>&1; then  # the model project, editable: mlops-model-train/-evaluate/-serve
     grep -v 'is ignored: it is neither a file nor a directory' "$VENV/pip.log" >&2
     say "pip install failed (full log: $VENV/pip.log)"
     exit 1
