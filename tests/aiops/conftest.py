@@ -6,6 +6,7 @@ import pytest
 
 from tests.fakes.gemini import FakeGemini
 from tests.fakes.github import FakeGitHub
+from tests.fakes.openai_compat import FakeOpenAICompatible
 from tests.fakes.slack import FakeSlack
 
 
@@ -25,4 +26,10 @@ def github():
 @pytest.fixture
 def slack():
     with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def local_llm():
+    with FakeOpenAICompatible(api_key="local-key") as fake:
         yield fake

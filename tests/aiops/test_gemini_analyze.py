@@ -173,3 +173,42 @@ def test_bad_input_is_refused_clearly(ansible, args, message):
     r = ansible.module(MODULE, args)
     assert r.failed
     assert message in r.res["msg"]
+
+
+def test_a_hanging_gemini_times_out_and_falls_back(ansible, gemini):
+    gemini.delay_next(5)
+    res = ansible.module(MODULE, gemini_args(gemini, logs=OOM, timeout=1, max_retries=0)).res
+    assert res["provider_used"] == "offline" and res["fallback"] is True
+    assert "within 1s" in res["provider_error"]
+
+
+def test_openai_compatible_endpoint_with_retry_after(ansible, local_llm):
+    local_llm.queue_rate_limit(retry_after="0.3")
+    args = {
+        "logs": LOG,
+        "context": CONTEXT,
+        "provider": "openai_compatible",
+        "api_base_url": local_llm.base_url,
+        "api_key": "local-key",
+        "max_retry_delay": 2,
+    }
+    res = ansible.module(MODULE, args).res
+    assert res["provider_used"] == "openai_compatible" and res["fallback"] is False, res.get("provider_error")
+    assert res["model"] == "llama3.1" and res["attempts"] == 2
+    first, second = local_llm.calls("POST")
+    assert second.at - first.at >= 0.3
+    assert second.body["response_format"]["type"] == "json_schema"
+    assert [m["role"] for m in second.body["messages"]] == ["system", "user"]
+    assert not leaked(local_llm.wire_text().replace("Bearer local-key", ""))
+
+
+def test_openai_compatible_unknown_model_falls_back(ansible, local_llm):
+    args = {
+        "logs": OOM,
+        "provider": "openai_compatible",
+        "api_base_url": local_llm.base_url,
+        "api_key": "local-key",
+        "model": "no-such-model",
+    }
+    res = ansible.module(MODULE, args).res
+    assert res["fallback"] is True and "404" in res["provider_error"] and "does not exist" in res["provider_error"]

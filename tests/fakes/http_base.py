@@ -44,6 +44,7 @@ class RecordingServer:
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._delays: list[float] = []
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
@@ -100,6 +101,11 @@ class RecordingServer:
     def not_found(self, method: str, path: str) -> tuple:
         return 404, {"message": "Not Found", "path": path, "method": method}
 
+    def delay_next(self, seconds: float) -> None:
+        """Hold the next answer back this long (a slow or hanging server), outside the state lock."""
+        with self.lock:
+            self._delays.append(seconds)
+
     def authorize(self, headers: dict[str, str], path: str) -> tuple | None:
         """Return an error response to refuse the request, or None to let it through."""
         return None
@@ -146,9 +152,15 @@ class RecordingServer:
                         break
                 if out is None:
                     out = self.not_found(method, parts.path)
+            delay = self._delays.pop(0) if self._delays else 0.0
+        if delay:
+            time.sleep(delay)
         status, payload = out[0], out[1]
         extra = out[2] if len(out) > 2 else {}
-        self._send(h, status, payload, extra)
+        try:
+            self._send(h, status, payload, extra)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the client gave up (a timeout under test)
 
     @staticmethod
     def _send(h: BaseHTTPRequestHandler, status: int, payload: Any, extra: dict[str, str]) -> None:

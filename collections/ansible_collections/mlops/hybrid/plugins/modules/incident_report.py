@@ -148,10 +148,9 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.mlops.hybrid.plugins.module_utils import github_api
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import incident
 from ansible_collections.mlops.hybrid.plugins.module_utils.args_common import GITHUB_ARG_SPEC
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput, MissingDependency, MlopsError
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MissingDependency, MlopsError
 
 
 def argspec():
@@ -171,48 +170,10 @@ def argspec():
     return spec
 
 
-def run(p, check_mode):
-    a = incident.load_analysis(p["analysis"])
-    secrets = [v for v in (p["github_token"], p["slack_webhook_url"]) if v]
-    msg = incident.compose(a, p["title"], p["meta"], secrets)
-    wants_github = p["github_issue"] or p["commit_sha"] or p["pull_request"]
-    if not wants_github and not p["slack_webhook_url"]:
-        raise InvalidInput("nothing to post to: enable github_issue, give commit_sha/pull_request or a Slack webhook")
-    repo = None
-    if wants_github:
-        repo = github_api.get_repo(github_api.connect(p["github_token"], p["github_api_url"]), p["repository"])
-    actions = incident.plan(
-        repo,
-        a,
-        msg,
-        p["github_issue"],
-        p["commit_sha"],
-        p["pull_request"],
-        p["slack_webhook_url"],
-        p["routing"],
-        p["labels"],
-        p["dedup_label"],
-    )
-    if not check_mode:
-        incident.execute(repo, actions, msg, p["slack_webhook_url"])
-    issue = next((x for x in actions if x["target"] == "issue"), {})
-    return dict(
-        changed=any(x["action"] != "none" for x in actions),
-        actions=actions,
-        issue_number=issue.get("number"),
-        issue_url=issue.get("url"),
-        fingerprint=a["fingerprint"],
-        title=msg["title"],
-        body=msg["body"],
-        slack_text=msg["slack_text"],
-        redactions=msg["redactions"],
-    )
-
-
 def main():
     module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
     try:
-        result = run(module.params, module.check_mode)
+        result = incident.report_incident(module.params, module.check_mode)
     except MissingDependency as e:
         module.fail_json(msg=missing_required_lib(e.msg), exception=traceback.format_exc())
     except MlopsError as e:

@@ -174,3 +174,44 @@ def execute(gh_repo, actions, msg, slack_url=None):
             text = msg["slack_text"] + "".join("\n%s" % u for u in links if u)
             slack.post_webhook(slack_url, text)
     return actions
+
+
+def report_incident(p, check_mode=False):
+    """The whole of mlops.hybrid.incident_report for its options ``p`` (a dict); returns the result."""
+    a = load_analysis(p["analysis"])
+    secrets = [v for v in (p.get("github_token"), p.get("slack_webhook_url")) if v]
+    msg = compose(a, p.get("title"), p.get("meta"), secrets)
+    wants_github = p.get("github_issue") or p.get("commit_sha") or p.get("pull_request")
+    if not wants_github and not p.get("slack_webhook_url"):
+        raise InvalidInput("nothing to post to: enable github_issue, give commit_sha/pull_request or a Slack webhook")
+    if p.get("slack_webhook_url"):
+        slack.check_webhook_url(p["slack_webhook_url"])
+    repo = None
+    if wants_github:
+        repo = github_api.get_repo(github_api.connect(p.get("github_token"), p["github_api_url"]), p.get("repository"))
+    actions = plan(
+        repo,
+        a,
+        msg,
+        p.get("github_issue"),
+        p.get("commit_sha"),
+        p.get("pull_request"),
+        p.get("slack_webhook_url"),
+        p.get("routing"),
+        p.get("labels") or (),
+        p.get("dedup_label") or "aiops",
+    )
+    if not check_mode:
+        execute(repo, actions, msg, p.get("slack_webhook_url"))
+    issue = next((x for x in actions if x["target"] == "issue"), {})
+    return {
+        "changed": any(x["action"] != "none" for x in actions),
+        "actions": actions,
+        "issue_number": issue.get("number"),
+        "issue_url": issue.get("url"),
+        "fingerprint": a["fingerprint"],
+        "title": msg["title"],
+        "body": msg["body"],
+        "slack_text": msg["slack_text"],
+        "redactions": msg["redactions"],
+    }
