@@ -44,3 +44,13 @@ def test_decisive_lines_survive_noise_on_both_sides(cid):
     assert all(line in res["excerpt"] for line in LABELS[cid]["decisive"])
     assert res["excerpt_tokens"] <= 1000
     assert "lines omitted" in res["excerpt"]
+
+
+def test_labels_point_at_lines_that_exist():
+    for labels_file, folder in (("labels.json", "cases"), ("labels_heldout.json", "heldout")):
+        labels = json.loads((CORPUS / labels_file).read_text())["cases"]
+        for cid, lab in labels.items():
+            text = context.normalize((CORPUS / folder / (cid + ".log")).read_text(encoding="utf-8"))
+            assert lab["category"] in context.CATEGORIES, cid
+            for line in lab["decisive"]:
+                assert line in text, (cid, line)
