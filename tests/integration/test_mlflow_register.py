@@ -136,7 +136,7 @@ def test_gate_failure_names_metric_value_and_threshold_and_registers_nothing(ans
 )
 def test_bad_input_is_refused(ansible, mlflow_server, runs, override, message):
     name = unique_name("bad")
-    a = args(mlflow_server, name, runs["good"], **override)
+    a = {k: v for k, v in {**args(mlflow_server, name, runs["good"]), **override}.items() if v is not None}
     r = ansible.module(MODULE, a)
     assert r.failed and message in r.res["msg"], r.res["msg"]
     assert not model_exists(mlflow_server.client(), name)

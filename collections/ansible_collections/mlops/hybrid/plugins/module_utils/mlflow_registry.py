@@ -22,6 +22,8 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput, MlopsError, RemoteError
 
 try:
@@ -37,11 +39,13 @@ except ImportError:  # pragma: no cover - reported by the module with missing_re
 
 
 __all__ = [
+    "CONNECTION_ARG_SPEC",
     "HISTORY_PREFIX",
     "GateFailed",
     "Registration",
     "client_for",
     "configure_environment",
+    "configure_from_params",
     "history",
     "register",
 ]
@@ -61,6 +65,19 @@ ENV_INSECURE = "MLFLOW_TRACKING_INSECURE_TLS"
 ENV_TIMEOUT = "MLFLOW_HTTP_REQUEST_TIMEOUT"
 ENV_RETRIES = "MLFLOW_HTTP_REQUEST_MAX_RETRIES"
 ENV_BACKOFF = "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"
+
+
+# The options of doc_fragments/mlflow.py, shared by every module that talks to MLflow.
+CONNECTION_ARG_SPEC = {
+    "tracking_uri": {"type": "str", "required": True, "fallback": (env_fallback, [ENV_TRACKING_URI])},
+    "username": {"type": "str", "fallback": (env_fallback, [ENV_USERNAME])},
+    "password": {"type": "str", "no_log": True, "fallback": (env_fallback, [ENV_PASSWORD])},
+    "token": {"type": "str", "no_log": True, "fallback": (env_fallback, [ENV_TOKEN])},
+    "ca_path": {"type": "path", "fallback": (env_fallback, [ENV_CA])},
+    "validate_certs": {"type": "bool", "default": True},
+    "request_timeout": {"type": "int", "default": 10},
+    "request_retries": {"type": "int", "default": 1},
+}
 
 
 class GateFailed(MlopsError):
@@ -103,6 +120,10 @@ def configure_environment(
         raise InvalidInput("request_timeout must be at least 1 second, got %s" % timeout)
     if retries is not None and retries < 0:
         raise InvalidInput("request_retries must be 0 or more, got %s" % retries)
+    if bool(username) != bool(password):
+        raise InvalidInput("username and password go together: give both (or MLFLOW_TRACKING_USERNAME/PASSWORD)")
+    if username and token:
+        raise InvalidInput("give username and password or a token, not both")
     if ca_path and not os.path.isfile(ca_path):
         raise InvalidInput("ca_path %s does not exist: give the PEM file of the server's CA" % ca_path)
     values = {
@@ -120,6 +141,21 @@ def configure_environment(
         if value:
             env[key] = value
     return tracking_uri
+
+
+def configure_from_params(params, environ=None):
+    """:func:`configure_environment` from a module's params built on :data:`CONNECTION_ARG_SPEC`."""
+    return configure_environment(
+        params["tracking_uri"],
+        params["username"],
+        params["password"],
+        params["token"],
+        params["ca_path"],
+        params["validate_certs"],
+        params["request_timeout"],
+        params["request_retries"],
+        environ=environ,
+    )
 
 
 def client_for(tracking_uri):

@@ -24,6 +24,8 @@ description:
     answer fails the task within seconds with the address it tried.
 author:
   - mlops.hybrid maintainers (@mlops-hybrid)
+extends_documentation_fragment:
+  - mlops.hybrid.mlflow
 requirements:
   - mlflow (or mlflow-skinny) >= 2.9
 options:
@@ -44,7 +46,7 @@ options:
     type: str
     default: model
   alias:
-    description: Alias to point at the version; V(null) registers without moving an alias.
+    description: Alias to point at the version; V(null) or an empty string registers without moving an alias.
     type: str
     default: champion
   tags:
@@ -68,35 +70,6 @@ options:
     description: Why the alias moves (a pipeline run URL, a ticket...), for the audit record.
     type: str
     default: ""
-  tracking_uri:
-    description:
-      - The tracking server (also the registry). Falls back to the environment variable E(MLFLOW_TRACKING_URI).
-    type: str
-    required: true
-  username:
-    description: Basic-auth user. Falls back to E(MLFLOW_TRACKING_USERNAME).
-    type: str
-  password:
-    description: Basic-auth password. Falls back to E(MLFLOW_TRACKING_PASSWORD).
-    type: str
-  token:
-    description: Bearer token. Falls back to E(MLFLOW_TRACKING_TOKEN).
-    type: str
-  ca_path:
-    description: CA bundle to verify the server's certificate. Falls back to E(MLFLOW_TRACKING_SERVER_CERT_PATH).
-    type: path
-  validate_certs:
-    description: Verify the server's TLS certificate.
-    type: bool
-    default: true
-  request_timeout:
-    description: Seconds to wait for each HTTP request (E(MLFLOW_HTTP_REQUEST_TIMEOUT)).
-    type: int
-    default: 10
-  request_retries:
-    description: Retries of a failed HTTP request (E(MLFLOW_HTTP_REQUEST_MAX_RETRIES)), one second apart, doubling.
-    type: int
-    default: 1
   wait_timeout:
     description: Seconds to wait for a new version to become READY.
     type: int
@@ -211,24 +184,27 @@ history:
       type: dict
 """
 
+import copy
 import getpass
 import os
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MlopsError
 from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow_registry import (
+    CONNECTION_ARG_SPEC,
     HAS_MLFLOW,
     Registration,
     client_for,
-    configure_environment,
+    configure_from_params,
     register,
 )
 
 
 def argspec():
-    return dict(
+    spec = copy.deepcopy(CONNECTION_ARG_SPEC)
+    spec.update(
         name=dict(type="str", required=True),
         run_id=dict(type="str"),
         model_uri=dict(type="str"),
@@ -240,25 +216,18 @@ def argspec():
         min_value=dict(type="float"),
         actor=dict(type="str"),
         reason=dict(type="str", default=""),
-        tracking_uri=dict(type="str", required=True, fallback=(env_fallback, ["MLFLOW_TRACKING_URI"])),
-        username=dict(type="str", fallback=(env_fallback, ["MLFLOW_TRACKING_USERNAME"])),
-        password=dict(type="str", no_log=True, fallback=(env_fallback, ["MLFLOW_TRACKING_PASSWORD"])),
-        token=dict(type="str", no_log=True, fallback=(env_fallback, ["MLFLOW_TRACKING_TOKEN"])),
-        ca_path=dict(type="path", fallback=(env_fallback, ["MLFLOW_TRACKING_SERVER_CERT_PATH"])),
-        validate_certs=dict(type="bool", default=True),
-        request_timeout=dict(type="int", default=10),
-        request_retries=dict(type="int", default=1),
         wait_timeout=dict(type="int", default=60),
     )
+    return spec
 
 
 def main():
     module = AnsibleModule(
         argument_spec=argspec(),
         supports_check_mode=True,
-        mutually_exclusive=[("run_id", "model_uri"), ("username", "token")],
+        mutually_exclusive=[("run_id", "model_uri")],
         required_one_of=[("run_id", "model_uri")],
-        required_together=[("metric", "min_value"), ("username", "password")],
+        required_together=[("metric", "min_value")],
     )
     if not HAS_MLFLOW:
         module.fail_json(msg=missing_required_lib("mlflow"))
@@ -269,7 +238,7 @@ def main():
         p["run_id"],
         p["model_uri"],
         p["artifact_path"],
-        p["alias"],
+        p["alias"] or None,
         p["tags"],
         p["description"],
         p["metric"],
@@ -280,16 +249,7 @@ def main():
         module.check_mode,
     )
     try:
-        uri = configure_environment(
-            p["tracking_uri"],
-            p["username"],
-            p["password"],
-            p["token"],
-            p["ca_path"],
-            p["validate_certs"],
-            p["request_timeout"],
-            p["request_retries"],
-        )
+        uri = configure_from_params(p)
         result = register(reg, client_for(uri), uri)
     except MlopsError as e:
         module.fail_json(msg=e.msg, exception=traceback.format_exc(), **e.result)

@@ -9,6 +9,17 @@ from ansible_collections.mlops.hybrid.plugins.module_utils import mlflow_registr
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
 
 
+def test_empty_credentials_count_as_unset():
+    env = {}
+    mr.configure_environment("http://127.0.0.1:5000", "", "", "", "", True, 10, 1, environ=env)
+    assert sorted(env) == [
+        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT",
+        "MLFLOW_TRACKING_URI",
+    ]
+
+
 def test_environment_carries_credentials_tls_and_bounds(tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
@@ -33,6 +44,8 @@ def test_environment_carries_credentials_tls_and_bounds(tmp_path):
         ({"timeout": 0}, "request_timeout"),
         ({"retries": -1}, "request_retries"),
         ({"ca_path": "/nonexistent/ca.pem"}, "ca_path /nonexistent/ca.pem does not exist"),
+        ({"username": "ci", "password": ""}, "username and password go together"),
+        ({"username": "ci", "password": "p", "token": "t"}, "not both"),
     ],
 )
 def test_environment_refuses_bad_settings(kwargs, message):
