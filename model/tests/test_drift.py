@@ -95,3 +95,15 @@ def test_window_is_not_ready_below_its_minimum(rng):
 def test_bin_indices_rejects_wrong_width(rng):
     with pytest.raises(ValueError, match="3 features"):
         drift.bin_indices(rng.normal(size=(4, 3)), np.zeros((2, 5)))
+
+
+def test_window_keeps_the_last_rows_of_a_batch_larger_than_itself(rng):
+    edges = drift.quantile_edges(rng.normal(size=(500, 2)), bins=4)
+    window = drift.DriftWindow(edges, np.full((2, 4), 0.25), np.array([0.5, 0.5]), size=50, min_samples=10)
+    window.add(rng.normal(size=(13, 2)), np.zeros(13, dtype=int))
+    rows = rng.normal(size=(60, 2))
+    classes = rng.integers(0, 2, size=60)
+    window.add(rows, classes)
+    assert len(window) == 50
+    assert window.counts.tolist() == drift.bin_counts(rows[-50:], edges).tolist()
+    assert window.class_counts.tolist() == np.bincount(classes[-50:], minlength=2).tolist()

@@ -9,8 +9,6 @@ open), the same rule as ``numpy.histogram`` on the interior edges.
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 
 __all__ = [
@@ -123,11 +121,11 @@ def _check_width(values: np.ndarray, edges: np.ndarray) -> None:
 
 
 class DriftWindow:
-    """A sliding window over the last ``size`` rows, kept as per-bin counts.
+    """A sliding window over the last ``size`` rows, kept as the rows' bin indices in a ring buffer.
 
-    Adding rows costs one binning of those rows; the window never re-reads old rows because it
-    stores each row's bin indices and subtracts them when they leave. PSI against the
-    reference is computed on demand (when metrics are scraped), not on every request.
+    Adding rows costs one binning of those rows and one copy into the ring; the counts per bin and
+    the PSI against the reference are computed on demand (when metrics are scraped), not on every
+    request.
     """
 
     def __init__(
@@ -148,36 +146,42 @@ class DriftWindow:
         self.min_samples = min(min_samples, size)
         self.epsilon = epsilon
         self.bins = self.edges.shape[1] + 1
-        features = self.edges.shape[0]
-        self._features = np.arange(features)
-        self._rows: deque[np.ndarray] = deque()
-        self._classes: deque[int] = deque()
-        self.counts = np.zeros((features, self.bins), dtype=np.int64)
-        self.class_counts = np.zeros(self.class_reference.shape[0], dtype=np.int64)
+        self._ring = np.zeros((size, self.edges.shape[0]), dtype=np.intp)
+        self._class_ring = np.zeros(size, dtype=np.intp)
+        self._next = 0  # where the next row goes
+        self._filled = 0  # rows held, up to size
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return self._filled
 
     def add(self, rows: np.ndarray, classes: np.ndarray) -> None:
-        """Add rows (n x features) and their predicted class indices, dropping the oldest."""
+        """Add rows (n x features) and their predicted class indices, overwriting the oldest."""
         indices = bin_indices(rows, self.edges)
-        classes = np.asarray(classes, dtype=np.intp).tolist()
-        if len(classes) == 1:  # the common case, one row per request: no bincount needed
-            self.counts[self._features, indices[0]] += 1
-            self.class_counts[classes[0]] += 1
-        else:
-            self.counts += counts_of_indices(indices, self.bins)
-            self.class_counts += np.bincount(classes, minlength=self.class_counts.shape[0])
-        self._rows.extend(indices)
-        self._classes.extend(classes)
-        while len(self._rows) > self.size:
-            self.counts[self._features, self._rows.popleft()] -= 1
-            self.class_counts[self._classes.popleft()] -= 1
+        classes = np.asarray(classes, dtype=np.intp)
+        if len(indices) > self.size:
+            indices, classes = indices[-self.size :], classes[-self.size :]
+        n = len(indices)
+        first = min(n, self.size - self._next)  # rows that fit before the ring wraps
+        self._ring[self._next : self._next + first] = indices[:first]
+        self._class_ring[self._next : self._next + first] = classes[:first]
+        self._ring[: n - first] = indices[first:]
+        self._class_ring[: n - first] = classes[first:]
+        self._next = (self._next + n) % self.size
+        self._filled = min(self.size, self._filled + n)
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Counts per feature and bin (features x bins) of the rows in the window."""
+        return counts_of_indices(self._ring[: self._filled], self.bins)
+
+    @property
+    def class_counts(self) -> np.ndarray:
+        return np.bincount(self._class_ring[: self._filled], minlength=self.class_reference.shape[0])
 
     @property
     def ready(self) -> bool:
         """Enough rows for a PSI that is not noise."""
-        return len(self._rows) >= self.min_samples
+        return self._filled >= self.min_samples
 
     def feature_psi(self) -> np.ndarray:
         return psi(self.reference, proportions(self.counts), self.epsilon)
