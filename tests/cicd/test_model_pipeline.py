@@ -174,3 +174,32 @@ def test_the_workflow_steps_the_test_runs_exist_and_use_ansible_runner():
         assert step["run"].lstrip().startswith("ansible-runner run ")
         assert "${{" not in step["run"], "untrusted or secret text must go through env, not run:"
     assert os.access(REPO / "playbooks" / "ct.yml", os.R_OK) and os.access(REPO / "playbooks" / "cd.yml", os.R_OK)
+
+
+def test_training_below_the_gate_fails_the_step_and_registers_nothing(tmp_path, mlflow_tracking):
+    model_name = mlflow_tracking.unique("gate")
+    base = tool_env(
+        {
+            "GITHUB_WORKSPACE": str(REPO),
+            "RUNNER_TEMP": str(tmp_path),
+            "CT_MODEL_NAME": model_name,
+            "CT_EXPERIMENT": model_name,
+        }
+    )
+    values = {
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "MLFLOW_TRACKING_URI": mlflow_tracking.uri,
+        "MLFLOW_TRACKING_USERNAME": "",
+        "MLFLOW_TRACKING_PASSWORD": "",
+        "MLFLOW_TRACKING_TOKEN": "",
+        "CT_MIN_ACCURACY": "0.999",
+        "CT_FORCE": "",
+        "CT_WORK_DIR": str(tmp_path / "ct"),
+    }
+    run = run_step(workflow_step("train", "Train, gate and register (ansible-runner)"), values, base)
+    assert run.returncode != 0
+    assert "gate failed: accuracy 0." in run.stdout and "is below the threshold 0.9990" in run.stdout, run.stdout[
+        -3000:
+    ]
+    assert not mlflow_tracking.client().search_registered_models(filter_string="name = '%s'" % model_name)
+    assert not (tmp_path / "ct" / "ct-result.json").exists()
