@@ -35,7 +35,7 @@ from mlops_model import artifacts
 from mlops_model.errors import InvalidInput, ModelError
 from mlops_model.monitoring import Monitor, MonitorSettings
 
-__all__ = ["ENV", "Classifier", "main", "parse_v1", "parse_v2"]
+__all__ = ["ENV", "main", "make_classifier_class", "parse_v1", "parse_v2"]
 
 ENV = {
     "model": "MODEL_SOURCE",
@@ -153,7 +153,8 @@ def _kserve():
     return kserve, InferOutput, InferRequest, InferResponse
 
 
-def make_classifier_class():
+def make_classifier_class() -> type:
+    """The ``kserve.Model`` subclass that serves a trained model (built here, after kserve is imported)."""
     kserve, infer_output, infer_request, infer_response = _kserve()
 
     class Classifier(kserve.Model):
@@ -203,9 +204,6 @@ def make_classifier_class():
             return {"predictions": classes.tolist(), "probabilities": proba.tolist(), "request_id": request_id}
 
     return Classifier
-
-
-Classifier = None  # the class is built by make_classifier_class(), after kserve is imported
 
 
 # --- HTTP additions: body limit, 400 for unparseable V2 bodies, feedback -------------------------
