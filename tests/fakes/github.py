@@ -15,18 +15,23 @@ Enough of https://docs.github.com/rest for the real PyGithub (``Github(base_url=
 Errors as GitHub words them: 401 ``Bad credentials``; 404 ``Not Found``; 422 ``Validation Failed``
 with an ``errors`` list (unknown assignee, missing title, no such commit). To extend it (workflow
 runs, jobs, logs, pulls, repository_dispatch), add state to ``Repo`` and routes in ``__init__`` with
-``self.add_route`` - the base class records every request.
+``self.add_route`` - the base class records every request. ``FakeGitHubActions`` (below) adds GitHub
+Actions: workflows, runs, jobs, run and job logs behind the real API's redirect, compare, contents,
+``workflow_dispatch`` and ``repository_dispatch``.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import shlex
+import zipfile
 from dataclasses import dataclass, field
 
 from .http_base import RecordingServer
 
-__all__ = ["FakeGitHub", "Repo"]
+__all__ = ["Actions", "FakeGitHub", "FakeGitHubActions", "Repo"]
 
 DOCS = "https://docs.github.com/rest"
 NOW = "2026-11-24T12:00:00Z"
@@ -386,3 +391,370 @@ class FakeGitHub(RecordingServer):
                 if all(w in hay for w in words):
                     items.append(self._issue_json(repo, issue))
         return 200, {"total_count": len(items), "incomplete_results": False, "items": items}
+
+
+# -- GitHub Actions: workflows, runs, jobs, logs, compare, contents and dispatches ------------------
+# https://docs.github.com/rest/actions. Logs are served as the real API does: ``.../runs/{id}/logs``
+# and ``.../jobs/{id}/logs`` answer 302 with a short-lived blob URL (the archive of the run as a zip
+# holding ``<job name>/<step number>_<step name>.txt`` files; a job's log as plain text). Blob URLs
+# take no Authorization header (they are pre-signed); the fake records whether one was sent.
+
+
+@dataclass
+class Actions:
+    workflows: dict[int, dict] = field(default_factory=dict)
+    runs: dict[int, dict] = field(default_factory=dict)
+    files: dict[str, dict[str, str]] = field(default_factory=dict)  # path -> sha -> text
+    dispatches: list[dict] = field(default_factory=list)  # repository_dispatch bodies
+    workflow_dispatches: list[dict] = field(default_factory=list)  # {"workflow": id, "ref", "inputs"}
+
+
+class FakeGitHubActions(FakeGitHub):
+    """FakeGitHub plus GitHub Actions; set up with ``add_workflow``, ``add_run``, ``add_file``."""
+
+    def __init__(self, token: str = "test-github-token", user: str = "aiops-bot"):  # noqa: S107
+        super().__init__(token, user)
+        self.actions: dict[str, Actions] = {}
+        self.blobs: dict[str, tuple[bytes, str]] = {}
+        self.archives_without_steps: set[int] = set()  # runs whose archive holds only the jobs' logs
+        r = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
+        self.add_route("GET", r + r"/actions/workflows/(?P<wf>[^/]+)", self._get_workflow)
+        self.add_route("GET", r + r"/actions/workflows/(?P<wf>[^/]+)/runs", self._list_workflow_runs)
+        self.add_route("POST", r + r"/actions/workflows/(?P<wf>[^/]+)/dispatches", self._workflow_dispatch)
+        self.add_route("GET", r + r"/actions/runs/(?P<id>\d+)", self._get_run)
+        self.add_route("GET", r + r"/actions/runs/(?P<id>\d+)/jobs", self._list_jobs)
+        self.add_route("GET", r + r"/actions/runs/(?P<id>\d+)/logs", self._run_logs)
+        self.add_route("GET", r + r"/actions/jobs/(?P<id>\d+)", self._get_job)
+        self.add_route("GET", r + r"/actions/jobs/(?P<id>\d+)/logs", self._job_logs)
+        self.add_route(
+            "GET", r + r"/compare/(?P<base>[0-9a-fA-F]{4,40})\.\.\.(?P<head>[0-9a-fA-F]{4,40})", self._compare
+        )
+        self.add_route("GET", r + r"/contents/(?P<path>.+)", self._get_contents)
+        self.add_route("POST", r + r"/dispatches", self._repository_dispatch)
+        self.add_route("GET", r"/_blobs/(?P<key>[A-Za-z0-9_.-]+)", self._get_blob)
+
+    # -- state set-up ----------------------------------------------------------------------------
+    def _actions(self, full_name: str) -> Actions:
+        return self.actions.setdefault(full_name, Actions())
+
+    def add_workflow(self, full_name: str, path: str, name: str | None = None) -> int:
+        acts = self._actions(full_name)
+        wf_id = 160000 + len(acts.workflows) + 1
+        acts.workflows[wf_id] = {"id": wf_id, "path": path, "name": name or path.rsplit("/", 1)[-1]}
+        return wf_id
+
+    def add_run(
+        self,
+        full_name: str,
+        workflow_id: int,
+        head_sha: str,
+        conclusion: str = "failure",
+        jobs: list[dict] | None = None,
+        head_branch: str = "main",
+        event: str = "push",
+    ) -> int:
+        """``jobs``: [{"name", "conclusion", "steps": [{"name", "conclusion", "log"}]}]."""
+        acts = self._actions(full_name)
+        run_id = 9000000 + sum(len(a.runs) for a in self.actions.values()) + 1
+        out_jobs = []
+        for j in jobs or []:
+            job_id = run_id * 10 + len(out_jobs) + 1
+            steps = [
+                {"number": n, "name": s["name"], "conclusion": s.get("conclusion", "success"), "log": s.get("log", "")}
+                for n, s in enumerate(j.get("steps", []), 1)
+            ]
+            out_jobs.append(
+                {"id": job_id, "name": j["name"], "conclusion": j.get("conclusion", "success"), "steps": steps}
+            )
+        acts.runs[run_id] = {
+            "id": run_id,
+            "workflow_id": workflow_id,
+            "head_sha": head_sha,
+            "head_branch": head_branch,
+            "event": event,
+            "conclusion": conclusion,
+            "run_number": len(acts.runs) + 1,
+            "jobs": out_jobs,
+            "created_at": "2026-11-24T12:%02d:00Z" % (len(acts.runs) % 60),
+        }
+        return run_id
+
+    def add_file(self, full_name: str, path: str, text: str, sha: str) -> None:
+        self._actions(full_name).files.setdefault(path, {})[sha] = text
+
+    def dispatches(self, full_name: str) -> list[dict]:
+        return self._actions(full_name).dispatches
+
+    def workflow_dispatches(self, full_name: str) -> list[dict]:
+        return self._actions(full_name).workflow_dispatches
+
+    # -- protocol --------------------------------------------------------------------------------
+    def authorize(self, headers, path):
+        if path.startswith("/_blobs/"):
+            return None  # pre-signed
+        return super().authorize(headers, path)
+
+    @staticmethod
+    def _send(h, status, payload, extra):
+        if isinstance(payload, bytes):
+            h.send_response(status)
+            h.send_header("Content-Type", extra.pop("Content-Type", "application/octet-stream"))
+            h.send_header("Content-Length", str(len(payload)))
+            for k, v in extra.items():
+                h.send_header(k, v)
+            h.end_headers()
+            h.wfile.write(payload)
+            return
+        RecordingServer._send(h, status, payload, extra)
+
+    def _blob(self, data: bytes, ctype: str) -> str:
+        key = hashlib.sha1(data + str(len(self.blobs)).encode(), usedforsecurity=False).hexdigest()
+        self.blobs[key] = (data, ctype)
+        return "%s/_blobs/%s?sig=presigned" % (self.url, key)
+
+    def _get_blob(self, m, _q, _b, _h):
+        blob = self.blobs.get(m.group("key"))
+        if blob is None:
+            return 404, "BlobNotFound"
+        return 200, blob[0], {"Content-Type": blob[1]}
+
+    def _acts(self, m) -> Actions | None:
+        repo = self._repo(m)
+        return self._actions(repo.full_name) if repo else None
+
+    def _workflow_of(self, acts: Actions, key: str) -> dict | None:
+        if key.isdigit():
+            return acts.workflows.get(int(key))
+        return next((w for w in acts.workflows.values() if w["path"].rsplit("/", 1)[-1] == key), None)
+
+    def _workflow_json(self, repo: Repo, wf: dict) -> dict:
+        return {
+            "id": wf["id"],
+            "name": wf["name"],
+            "path": wf["path"],
+            "state": "active",
+            "url": "%s/actions/workflows/%d" % (self._base(repo), wf["id"]),
+            "html_url": "https://github.com/%s/blob/main/%s" % (repo.full_name, wf["path"]),
+            "created_at": NOW,
+            "updated_at": NOW,
+        }
+
+    def _run_json(self, repo: Repo, run: dict) -> dict:
+        acts = self._actions(repo.full_name)
+        wf = acts.workflows.get(run["workflow_id"], {"name": "?", "path": "?"})
+        base = "%s/actions/runs/%d" % (self._base(repo), run["id"])
+        return {
+            "id": run["id"],
+            "name": wf["name"],
+            "path": wf["path"],
+            "display_title": repo.commits.get(run["head_sha"], {}).get("message", ""),
+            "head_branch": run["head_branch"],
+            "head_sha": run["head_sha"],
+            "run_number": run["run_number"],
+            "run_attempt": 1,
+            "event": run["event"],
+            "status": "completed",
+            "conclusion": run["conclusion"],
+            "workflow_id": run["workflow_id"],
+            "url": base,
+            "html_url": "https://github.com/%s/actions/runs/%d" % (repo.full_name, run["id"]),
+            "jobs_url": base + "/jobs",
+            "logs_url": base + "/logs",
+            "workflow_url": "%s/actions/workflows/%d" % (self._base(repo), run["workflow_id"]),
+            "created_at": run["created_at"],
+            "updated_at": run["created_at"],
+            "run_started_at": run["created_at"],
+        }
+
+    def _job_json(self, repo: Repo, run: dict, job: dict) -> dict:
+        return {
+            "id": job["id"],
+            "run_id": run["id"],
+            "name": job["name"],
+            "workflow_name": self._actions(repo.full_name).workflows.get(run["workflow_id"], {}).get("name"),
+            "head_sha": run["head_sha"],
+            "head_branch": run["head_branch"],
+            "status": "completed",
+            "conclusion": job["conclusion"],
+            "url": "%s/actions/jobs/%d" % (self._base(repo), job["id"]),
+            "html_url": "https://github.com/%s/actions/runs/%d/job/%d" % (repo.full_name, run["id"], job["id"]),
+            "run_url": "%s/actions/runs/%d" % (self._base(repo), run["id"]),
+            "started_at": run["created_at"],
+            "completed_at": run["created_at"],
+            "steps": [
+                {"name": s["name"], "status": "completed", "conclusion": s["conclusion"], "number": s["number"]}
+                for s in job["steps"]
+            ],
+        }
+
+    def _get_workflow(self, m, _q, _b, _h):
+        acts = self._acts(m)
+        wf = self._workflow_of(acts, m.group("wf")) if acts else None
+        return (200, self._workflow_json(self._repo(m), wf)) if wf else self.not_found("GET", "")
+
+    def _list_workflow_runs(self, m, q, _b, _h):
+        acts = self._acts(m)
+        wf = self._workflow_of(acts, m.group("wf")) if acts else None
+        if not wf:
+            return self.not_found("GET", "")
+        repo = self._repo(m)
+        branch, status = q.get("branch", [None])[0], q.get("status", [None])[0]
+        runs = [
+            self._run_json(repo, r)
+            for r in sorted(acts.runs.values(), key=lambda r: -r["id"])
+            if r["workflow_id"] == wf["id"]
+            and (branch is None or r["head_branch"] == branch)
+            and (status is None or r["conclusion"] == status)
+        ]
+        status_code, chunk, headers = self._page(runs, q, "%s/actions/workflows/%d/runs" % (self._base(repo), wf["id"]))
+        return status_code, {"total_count": len(runs), "workflow_runs": chunk}, headers
+
+    def _find_run(self, m) -> tuple[Repo | None, dict | None]:
+        repo = self._repo(m)
+        acts = self._actions(repo.full_name) if repo else None
+        return repo, (acts.runs.get(int(m.group("id"))) if acts else None)
+
+    def _get_run(self, m, _q, _b, _h):
+        repo, run = self._find_run(m)
+        return (200, self._run_json(repo, run)) if run else self.not_found("GET", "")
+
+    def _list_jobs(self, m, q, _b, _h):
+        repo, run = self._find_run(m)
+        if not run:
+            return self.not_found("GET", "")
+        jobs = [self._job_json(repo, run, j) for j in run["jobs"]]
+        status_code, chunk, headers = self._page(jobs, q, "%s/actions/runs/%d/jobs" % (self._base(repo), run["id"]))
+        return status_code, {"total_count": len(jobs), "jobs": chunk}, headers
+
+    @staticmethod
+    def _job_text(job: dict) -> str:
+        lines = []
+        for s in job["steps"]:
+            lines.append("2026-11-24T12:00:00.0000000Z ##[group]Run %s" % s["name"])
+            lines.append("2026-11-24T12:00:00.0000000Z ##[endgroup]")
+            lines.extend(s["log"].splitlines())
+            if s["conclusion"] == "failure":
+                lines.append("2026-11-24T12:00:01.0000000Z ##[error]Process completed with exit code 1.")
+        return "\n".join(lines) + "\n"
+
+    def _run_logs(self, m, _q, _b, _h):
+        _repo, run = self._find_run(m)
+        if not run:
+            return self.not_found("GET", "")
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for n, job in enumerate(run["jobs"]):
+                zf.writestr("%d_%s.txt" % (n, job["name"]), self._job_text(job))
+                if run["id"] in self.archives_without_steps:
+                    continue
+                for s in job["steps"]:
+                    zf.writestr("%s/%d_%s.txt" % (job["name"], s["number"], s["name"]), s["log"])
+        return 302, "", {"Location": self._blob(buf.getvalue(), "application/zip")}
+
+    def _find_job(self, m) -> tuple[Repo | None, dict | None, dict | None]:
+        repo = self._repo(m)
+        if not repo:
+            return None, None, None
+        job_id = int(m.group("id"))
+        for run in self._actions(repo.full_name).runs.values():
+            for job in run["jobs"]:
+                if job["id"] == job_id:
+                    return repo, run, job
+        return repo, None, None
+
+    def _get_job(self, m, _q, _b, _h):
+        repo, run, job = self._find_job(m)
+        return (200, self._job_json(repo, run, job)) if job else self.not_found("GET", "")
+
+    def _job_logs(self, m, _q, _b, _h):
+        _repo, _run, job = self._find_job(m)
+        if not job:
+            return self.not_found("GET", "")
+        return 302, "", {"Location": self._blob(self._job_text(job).encode(), "text/plain")}
+
+    def _commit_json(self, repo: Repo, sha: str) -> dict:
+        return {
+            "sha": sha,
+            "url": "%s/commits/%s" % (self._base(repo), sha),
+            "html_url": "https://github.com/%s/commit/%s" % (repo.full_name, sha),
+            "commit": {
+                "message": repo.commits[sha]["message"],
+                "author": {"name": "dev", "email": "dev@example.com", "date": NOW},
+            },
+            "parents": [],
+        }
+
+    def _compare(self, m, q, _b, _h):
+        repo = self._repo(m)
+        base = self._find_commit(repo, m.group("base")) if repo else None
+        head = self._find_commit(repo, m.group("head")) if repo else None
+        if not base or not head:
+            return self.not_found("GET", "")
+        order = list(repo.commits)
+        between = order[order.index(base) + 1 : order.index(head) + 1] if order.index(head) > order.index(base) else []
+        commits = [self._commit_json(repo, s) for s in between]
+        per_page = int(q.get("per_page", ["250"])[0])
+        page = int(q.get("page", ["1"])[0])
+        return 200, {
+            "url": "%s/compare/%s...%s" % (self._base(repo), base, head),
+            "html_url": "https://github.com/%s/compare/%s...%s" % (repo.full_name, base, head),
+            "status": "ahead" if commits else "identical",
+            "ahead_by": len(commits),
+            "behind_by": 0,
+            "total_commits": len(commits),
+            "base_commit": self._commit_json(repo, base),
+            "merge_base_commit": self._commit_json(repo, base),
+            "commits": commits[(page - 1) * per_page : page * per_page],
+            "files": [],
+        }
+
+    def _get_contents(self, m, q, _b, _h):
+        repo = self._repo(m)
+        if not repo:
+            return self.not_found("GET", "")
+        path = m.group("path")
+        ref = q.get("ref", [repo.default_branch])[0]
+        versions = self._actions(repo.full_name).files.get(path, {})
+        sha = self._find_commit(repo, ref) if ref != repo.default_branch else (list(versions)[-1] if versions else None)
+        text = versions.get(sha) if sha else None
+        if text is None:
+            return self.not_found("GET", "")
+        data = text.encode()
+        return 200, {
+            "type": "file",
+            "encoding": "base64",
+            "size": len(data),
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "sha": hashlib.sha1(data, usedforsecurity=False).hexdigest(),
+            "content": base64.b64encode(data).decode(),
+            "url": "%s/contents/%s?ref=%s" % (self._base(repo), path, ref),
+            "html_url": "https://github.com/%s/blob/%s/%s" % (repo.full_name, ref, path),
+        }
+
+    def _repository_dispatch(self, m, _q, body, _h):
+        repo = self._repo(m)
+        if not repo:
+            return self.not_found("POST", "")
+        if not isinstance(body, dict) or not body.get("event_type"):
+            return self.invalid("RepositoryDispatch", "event_type", "missing_field")
+        if len(body["event_type"]) > 100:
+            return self.invalid("RepositoryDispatch", "event_type", "invalid", "event_type is too long")
+        payload = body.get("client_payload") or {}
+        if not isinstance(payload, dict) or len(payload) > 10:
+            return self.invalid("RepositoryDispatch", "client_payload", "invalid", "no more than 10 top-level keys")
+        self._actions(repo.full_name).dispatches.append(body)
+        return 204, ""
+
+    def _workflow_dispatch(self, m, _q, body, _h):
+        acts = self._acts(m)
+        wf = self._workflow_of(acts, m.group("wf")) if acts else None
+        if not wf:
+            return self.not_found("POST", "")
+        if not isinstance(body, dict) or not body.get("ref"):
+            return self.invalid("WorkflowDispatch", "ref", "missing_field")
+        inputs = body.get("inputs") or {}
+        if not isinstance(inputs, dict) or len(inputs) > 25:
+            return 422, {"message": "inputs must be an object of at most 25 properties", "documentation_url": DOCS}
+        acts.workflow_dispatches.append({"workflow": wf["id"], "ref": body["ref"], "inputs": inputs})
+        return 204, ""

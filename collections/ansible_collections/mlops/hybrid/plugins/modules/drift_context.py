@@ -1,0 +1,262 @@
+#!/usr/bin/python
+# Copyright: mlops.hybrid contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: drift_context
+short_description: Collect a model's drift figures from MLflow and Prometheus, with a rule-based assessment
+version_added: 0.1.0
+description:
+  - "From MLflow: the version behind O(alias) (or O(version)), its run's metrics, parameters and lineage tags, the
+    accuracy of the versions registered over the last O(windows) days, the feature importances and a summary of the
+    training reference logged with the run (C(training/feature_importances.json), C(training/reference.json))."
+  - "From the Prometheus HTTP API: per-feature PSI (the top O(top_features)), prediction PSI, drift share, online
+    accuracy and labelled feedback, the distribution of predicted classes, the confidence spread (interquartile
+    range) and mean, and the traffic by hour."
+  - "Then a deterministic assessment: the hypothesis (data drift, concept drift, marginal, possible decay), the
+    affected features weighted by importance, the urgency - V(P0) accuracy below O(min_accuracy) with at least
+    O(min_feedback) labels, V(P1) drift confirmed without accuracy loss, V(P2) marginal - and the action the drift
+    flow takes (V(retrain), V(issue), V(slack)). The action never depends on a language model's answer."
+  - Only reads. Bounds what it reads (versions, artifact sizes, features) and replaces secrets in what it returns.
+  - The logic lives in C(module_utils/collectors/drift.py) so that the alert bridge runs the same code.
+author:
+  - mlops.hybrid maintainers (@mlops-hybrid)
+options:
+  model_name:
+    description: Registered model name in MLflow, and the C(model_name) label of its metrics.
+    type: str
+    required: true
+  alias:
+    description: Alias of the version served.
+    type: str
+    default: champion
+  version:
+    description: Version to read instead of O(alias).
+    type: int
+  namespace:
+    description: C(namespace) label to select the metrics with, when several namespaces serve the model.
+    type: str
+  prometheus_url:
+    description: Base URL of Prometheus. Falls back to E(PROMETHEUS_URL).
+    type: str
+    required: true
+  prometheus_token:
+    description: Bearer token for Prometheus, when it sits behind an authenticating proxy.
+    type: str
+  tracking_uri:
+    description: The MLflow tracking server (also the registry). Falls back to E(MLFLOW_TRACKING_URI).
+    type: str
+    required: true
+  username:
+    description: MLflow basic-auth user, with O(password). Falls back to E(MLFLOW_TRACKING_USERNAME).
+    type: str
+  password:
+    description: MLflow basic-auth password. Falls back to E(MLFLOW_TRACKING_PASSWORD).
+    type: str
+  token:
+    description: MLflow bearer token. Falls back to E(MLFLOW_TRACKING_TOKEN).
+    type: str
+  ca_path:
+    description: CA bundle of the MLflow server. Falls back to E(MLFLOW_TRACKING_SERVER_CERT_PATH).
+    type: path
+  validate_certs:
+    description: Verify the MLflow server's TLS certificate.
+    type: bool
+    default: true
+  request_timeout:
+    description: Seconds to wait for each request to MLflow and Prometheus.
+    type: int
+    default: 10
+  request_retries:
+    description: Retries of a failed MLflow request.
+    type: int
+    default: 1
+  windows:
+    description: Days over which the accuracy of registered versions is summarised.
+    type: list
+    elements: int
+    default: [7, 14, 30]
+  psi_threshold:
+    description: PSI at or above which a feature (or the prediction distribution) has drifted.
+    type: float
+    default: 0.2
+  moderate_psi:
+    description: PSI at or above which a feature has moved moderately (marginal drift).
+    type: float
+    default: 0.1
+  min_accuracy:
+    description: Accuracy gate; online accuracy below it (with O(min_feedback) labels) is urgency V(P0).
+    type: float
+    default: 0.85
+  min_feedback:
+    description: Labelled predictions needed before the online accuracy counts.
+    type: int
+    default: 50
+  top_features:
+    description: Features with the highest PSI returned.
+    type: int
+    default: 10
+  max_versions:
+    description: Registered versions read at most for the history.
+    type: int
+    default: 100
+  confidence_window:
+    description: PromQL range of the confidence spread.
+    type: str
+    default: 15m
+  traffic_hours:
+    description: Hours of traffic by hour returned.
+    type: int
+    default: 24
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; check mode reads the same.
+  diff_mode:
+    support: none
+    description: The module changes nothing, so there is no diff.
+requirements:
+  - mlflow
+  - requests
+"""
+
+EXAMPLES = r"""
+- name: Gather the drift figures of the served model
+  mlops.hybrid.drift_context:
+    model_name: breast-cancer
+    prometheus_url: http://prometheus-operated.monitoring:9090
+    tracking_uri: http://mlflow.mlflow:5000
+  register: drift
+
+- name: Retrain at P0 (the rule, not the model, decides)
+  ansible.builtin.debug:
+    msg: "{{ drift.assessment.hypothesis }} -> {{ drift.assessment.action }}"
+"""
+
+RETURN = r"""
+model:
+  description: The registered version (C(name), C(version), C(alias), C(run_id)), its C(metrics), C(params),
+    C(lineage) tags, accuracy C(history) per window, C(feature_importances) and C(reference) summary.
+  returned: always
+  type: dict
+serving:
+  description: Online figures from Prometheus - C(feature_psi), C(drift_share), C(prediction_psi), C(accuracy),
+    C(feedback), C(predictions_by_class), C(prediction_share), C(confidence_iqr), C(confidence_mean),
+    C(traffic_by_hour), C(served_version).
+  returned: always
+  type: dict
+assessment:
+  description: C(drift_type), C(hypothesis), C(urgency) (P0-P2), C(action) (retrain, issue, slack),
+    C(affected_features) (feature, psi, importance), C(figures) and C(summary).
+  returned: always
+  type: dict
+report:
+  description: The assessment as a report in the form M(mlops.hybrid.gemini_analyze) returns (summary, root causes,
+    urgency), for when no model is asked.
+  returned: always
+  type: dict
+text:
+  description: The figures as plain lines, to give to M(mlops.hybrid.gemini_analyze).
+  returned: always
+  type: str
+prometheus_url:
+  description: The Prometheus queried.
+  returned: always
+  type: str
+redactions:
+  description: Secrets replaced in what is returned, per kind (never the values).
+  returned: always
+  type: dict
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import drift as collector
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MissingDependency, MlopsError
+from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow_registry import (
+    HAS_MLFLOW,
+    client_for,
+    configure_environment,
+)
+
+
+def argspec():
+    return dict(
+        model_name=dict(type="str", required=True),
+        alias=dict(type="str", default="champion"),
+        version=dict(type="int"),
+        namespace=dict(type="str"),
+        prometheus_url=dict(type="str", required=True, fallback=(env_fallback, ["PROMETHEUS_URL"])),
+        prometheus_token=dict(type="str", no_log=True),
+        tracking_uri=dict(type="str", required=True, fallback=(env_fallback, ["MLFLOW_TRACKING_URI"])),
+        username=dict(type="str", fallback=(env_fallback, ["MLFLOW_TRACKING_USERNAME"])),
+        password=dict(type="str", no_log=True, fallback=(env_fallback, ["MLFLOW_TRACKING_PASSWORD"])),
+        token=dict(type="str", no_log=True, fallback=(env_fallback, ["MLFLOW_TRACKING_TOKEN"])),
+        ca_path=dict(type="path", fallback=(env_fallback, ["MLFLOW_TRACKING_SERVER_CERT_PATH"])),
+        validate_certs=dict(type="bool", default=True),
+        request_timeout=dict(type="int", default=10),
+        request_retries=dict(type="int", default=1),
+        windows=dict(type="list", elements="int", default=[7, 14, 30]),
+        psi_threshold=dict(type="float", default=0.2),
+        moderate_psi=dict(type="float", default=0.1),
+        min_accuracy=dict(type="float", default=0.85),
+        min_feedback=dict(type="int", default=50),
+        top_features=dict(type="int", default=10),
+        max_versions=dict(type="int", default=100),
+        confidence_window=dict(type="str", default="15m"),
+        traffic_hours=dict(type="int", default=24),
+    )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
+    if not HAS_MLFLOW:
+        module.fail_json(msg=missing_required_lib("mlflow"))
+    p = module.params
+    try:
+        uri = configure_environment(
+            p["tracking_uri"],
+            p["username"],
+            p["password"],
+            p["token"],
+            p["ca_path"],
+            p["validate_certs"],
+            p["request_timeout"],
+            p["request_retries"],
+        )
+        result = collector.collect_drift_context(
+            client_for(uri),
+            p["prometheus_url"],
+            p["model_name"],
+            alias=p["alias"],
+            version=p["version"],
+            namespace=p["namespace"],
+            windows=tuple(p["windows"]),
+            psi_threshold=p["psi_threshold"],
+            moderate_psi=p["moderate_psi"],
+            min_accuracy=p["min_accuracy"],
+            min_feedback=p["min_feedback"],
+            top_features=p["top_features"],
+            max_versions=p["max_versions"],
+            confidence_window=p["confidence_window"],
+            traffic_hours=p["traffic_hours"],
+            timeout=p["request_timeout"],
+            prometheus_headers={"Authorization": "Bearer %s" % p["prometheus_token"]}
+            if p["prometheus_token"]
+            else None,
+            secrets=[p["password"], p["token"], p["prometheus_token"]],
+        )
+    except MissingDependency as e:
+        module.fail_json(msg=missing_required_lib(e.msg), exception=traceback.format_exc())
+    except MlopsError as e:
+        module.fail_json(msg=e.msg, exception=traceback.format_exc(), **e.result)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import common, drift, workflow
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
+
+
+@pytest.mark.parametrize(
+    ("lines", "max_lines", "max_bytes", "expected", "truncated"),
+    [
+        (["a", "b", "c"], 5, 100, "a\nb\nc", False),
+        (["a", "b", "c"], 2, 100, "b\nc", True),
+        (["aaaa", "bbbb", "cccc"], 10, 9, "cccc", True),  # never a half line at the top
+    ],
+)
+def test_tail_text_bounds_lines_and_bytes(lines, max_lines, max_bytes, expected, truncated):
+    assert common.tail_text("\n".join(lines), max_lines, max_bytes) == (expected, truncated)
+
+
+def test_redacted_counts_kinds_never_values():
+    out = common.redacted({"log": "token: ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "n": 3}, ["sekret-value"])
+    assert "ghp_" not in out["log"] and out["n"] == 3
+    assert out["redactions"] == {"github_token": 1}
+
+
+@pytest.mark.parametrize(
+    ("log", "expected"),
+    [
+        ("   Location: ./src/app/vuln.py:12:4", [("src/app/vuln.py", 12)]),
+        (
+            "FAILED tests/test_api.py::test_x - assert 1 == 2\ntests/test_api.py:40: AssertionError",
+            [("tests/test_api.py", 40)],
+        ),
+        ("model/src/x.py:3:1: F401 'os' imported but unused", [("model/src/x.py", 3)]),
+        (
+            '  File "/home/runner/work/platform/platform/model/src/train.py", line 77, in main',
+            [("model/src/train.py", 77)],
+        ),
+        ('  File "/usr/lib/python3.11/site-packages/sklearn/base.py", line 5', []),
+        ("Location: ../../etc/passwd.txt:1:0", []),
+    ],
+)
+def test_finding_locations_are_repository_relative_and_safe(log, expected):
+    assert workflow.finding_locations(log) == expected
+
+
+def test_finding_locations_are_bounded_and_deduplicated():
+    log = "\n".join("Location: ./a%d.py:1:0\nLocation: ./a%d.py:1:0" % (n, n) for n in range(20))
+    assert workflow.finding_locations(log, max_files=3) == [("a0.py", 1), ("a1.py", 1), ("a2.py", 1)]
+
+
+def test_clean_log_strips_runner_timestamps_and_colours():
+    assert workflow.clean_log("2026-11-24T14:00:01.0000013Z \x1b[31mError\x1b[0m") == "Error"
+
+
+def serving(psi, share, pred_psi=0.0, acc=None, feedback=0):
+    return {
+        "feature_psi": [{"feature": f, "psi": v} for f, v in psi],
+        "features_observed": 30,
+        "drift_share": share,
+        "prediction_psi": pred_psi,
+        "accuracy": acc,
+        "feedback": feedback,
+    }
+
+
+TRAINING = {"version": 3, "feature_importances": {"worst radius": 0.2, "mean area": 0.01}, "history": {}}
+
+
+@pytest.mark.parametrize(
+    ("figures", "urgency", "action", "kind"),
+    [
+        (
+            serving([("worst radius", 1.2), ("mean area", 0.9)], 0.6, 0.4, 0.71, 120),
+            "P0",
+            "retrain",
+            "data drift with accuracy loss",
+        ),
+        (serving([("worst radius", 0.05)], 0.0, 0.02, 0.70, 120), "P0", "retrain", "concept drift"),
+        (serving([("worst radius", 1.2)], 0.55, 0.3, 0.95, 120), "P1", "issue", "data drift"),
+        # Accuracy below the gate on too few labels does not count.
+        (serving([("worst radius", 1.2)], 0.55, 0.3, 0.5, 10), "P1", "issue", "data drift"),
+        (serving([("worst radius", 0.15)], 0.0, 0.05, 0.95, 120), "P2", "slack", "marginal drift"),
+        (serving([("worst radius", 0.01)], 0.0, 0.0, None, 0), "P2", "slack", "no significant drift"),
+    ],
+)
+def test_assessment_rules(figures, urgency, action, kind):
+    a = drift.assess(TRAINING, figures)
+    assert (a["urgency"], a["action"], a["drift_type"]) == (urgency, action, kind)
+    assert a["hypothesis"] in a["summary"] and "drift share" in a["summary"]
+
+
+def test_affected_features_are_ordered_by_psi_times_importance():
+    a = drift.assess(TRAINING, serving([("mean area", 2.0), ("worst radius", 0.5)], 0.6))
+    assert [f["feature"] for f in a["affected_features"]] == ["worst radius", "mean area"]
+
+
+def test_model_decay_is_mentioned_when_training_accuracy_declines():
+    training = dict(TRAINING, history={"30d": {"versions": 3, "first": 0.97, "last": 0.93}})
+    assert "model decay" in drift.assess(training, serving([], 0.0))["hypothesis"]
+
+
+@pytest.mark.parametrize("url", ["", "prometheus:9090", "ftp://x"])
+def test_prometheus_url_must_be_http(url):
+    with pytest.raises(InvalidInput, match="prometheus_url"):
+        drift.Prometheus(url)
+
+
+def test_selector_escapes_label_values():
+    assert drift._selector('a"b', "models") == '{model_name="a\\"b",namespace="models"}'

@@ -1,0 +1,78 @@
+"""playbooks/triage.yml end to end through ansible-runner: a failed Bandit step -> a DevSecOps report."""
+
+from __future__ import annotations
+
+from tests.helpers.paths import REPO
+
+from .scenarios import PLANTED_TOKEN, REPO_NAME, bandit_failure
+
+PLAYBOOK = REPO / "playbooks" / "triage.yml"
+
+
+def test_failed_bandit_step_gives_a_devsecops_report_on_the_failing_commit(ansible, github, slack, flow_env):
+    s = bandit_failure(github)
+    run = ansible.playbook(PLAYBOOK, extravars={"triage_run_id": s["run"]}, env=flow_env)
+    assert run.ok, run.stdout[-3000:]
+    print(run.task("Say what was posted").res["msg"])
+
+    analysis = run.task("Analyse the failing step").res
+    assert analysis["category"] == "sast" and analysis["template"] == "devsecops"
+    assert any("B403" in e or "B602" in e or "B301" in e for e in analysis["evidence"]), analysis["evidence"]
+
+    # One issue, labelled for the security team, naming the file and the commits since the green run.
+    (issue,) = github.issues(REPO_NAME)
+    assert {"aiops", "security", "ci-failure"} <= set(issue["labels"])
+    assert "src/app/vuln.py" in issue["body"] and s["bad"][:12] in issue["body"]
+    assert s["middle"][:12] in issue["body"]
+
+    # The comment is on the failing commit and no other.
+    commented = {sha for sha, comments in github.repos[REPO_NAME].commit_comments.items() if comments}
+    assert commented == {s["bad"]}
+    (comment,) = github.repos[REPO_NAME].commit_comments[s["bad"]]
+    assert "sast" in comment["body"] and "Urgency" in comment["body"]
+
+    # Slack got the summary with the links; no secret anywhere on the wire.
+    (message,) = slack.messages
+    assert "sast" in message["text"] and issue_url(issue) in message["text"]
+    for fake in (github, slack):
+        assert PLANTED_TOKEN not in fake.wire_text()
+    # The file excerpt went through redaction: the assignment's value is a placeholder.
+    assert 'DB_PASSWORD = "[REDACTED:' in issue["body"] or "DB_PASSWORD" not in issue["body"]
+
+
+def issue_url(issue):
+    return "https://github.com/%s/issues/%d" % (REPO_NAME, issue["number"])
+
+
+def test_triage_in_check_mode_reads_everything_and_posts_nothing(ansible, github, slack, flow_env):
+    s = bandit_failure(github)
+    run = ansible.playbook(PLAYBOOK, check=True, extravars={"triage_run_id": s["run"]}, env=flow_env)
+    assert run.ok, run.stdout[-3000:]
+    planned = run.task("Post the report (issue for the team, comment on the failing commit, Slack)").res
+    assert [(a["target"], a["action"]) for a in planned["actions"]] == [
+        ("issue", "create"),
+        ("commit", "comment"),
+        ("slack", "post"),
+    ]
+    assert github.calls("POST") == [] and github.calls("PATCH") == [] and slack.requests == []
+    assert github.calls("GET", r"/actions/runs/\d+/logs$"), "the log archive was read"
+
+
+def test_the_same_failure_again_comments_on_the_open_issue(ansible, github, slack, flow_env):
+    s = bandit_failure(github)
+    assert ansible.playbook(PLAYBOOK, extravars={"triage_run_id": s["run"]}, env=flow_env).ok
+    again = github.add_run(
+        REPO_NAME, s["workflow"], s["bad"], "failure", github.actions[REPO_NAME].runs[s["run"]]["jobs"]
+    )
+    run = ansible.playbook(PLAYBOOK, extravars={"triage_run_id": again}, env=flow_env)
+    assert run.ok, run.stdout[-3000:]
+    assert len(github.issues(REPO_NAME)) == 1
+    assert len(github.comments(REPO_NAME, 1)) == 1
+
+
+def test_an_unknown_run_fails_clearly_and_posts_nothing(ansible, github, slack, flow_env):
+    run = ansible.playbook(PLAYBOOK, extravars={"triage_run_id": 424242}, env=flow_env)
+    assert not run.ok
+    res = run.task("Read why the run failed (API only)").res
+    assert "workflow run 424242 not found in %s" % REPO_NAME in res["msg"]
+    assert github.calls("POST") == [] and slack.requests == []
