@@ -1,0 +1,5 @@
+import sys
+
+from mlops_bridge.server import main
+
+sys.exit(main())

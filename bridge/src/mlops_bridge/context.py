@@ -1,0 +1,207 @@
+"""Context of an alert, gathered where the data lives and redacted before it leaves the cluster.
+
+The collection's collectors do the work (one implementation, shared with the Ansible modules
+``pod_context`` and ``drift_context``):
+
+- operational alerts (``route == "operational"``): the pod named by the alert's ``namespace`` and
+  ``pod`` labels, or else the first pod of the InferenceService ``model_name`` (label
+  ``serving.kserve.io/inferenceservice``), read with the ServiceAccount (logs of the current and the
+  previous container, events, statuses, limits); and the model's serving figures from Prometheus
+  (p95 latency, request rate, share of slow predictions).
+- drift alerts: ``drift_context`` (MLflow + Prometheus, with its rule-based assessment) when
+  MLFLOW_TRACKING_URI is set and mlflow is installed, else the serving figures of the model from
+  Prometheus alone (the image carries no mlflow: the drift workflow reads MLflow itself).
+
+Every source is optional: what cannot be read becomes a note in the context, never a lost alert.
+Everything returned, the alert's own labels and annotations included, goes through the
+collection's redaction.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from typing import Any
+
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.redact import merge_counts, redact_obj
+from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import drift, pod
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MlopsError
+
+from .config import Settings
+
+__all__ = ["ContextGatherer", "redact_alert"]
+
+LOG = logging.getLogger("mlops_bridge.context")
+ISVC_LABEL = "serving.kserve.io/inferenceservice"
+POD_TAIL_LINES = 100
+POD_LOG_BYTES = 16 * 1024
+POD_EVENTS = 20
+
+
+def redact_alert(alert: dict[str, Any], secrets: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, int]]:
+    """The alert with every label and annotation value redacted, and the counts per kind."""
+    return redact_obj(alert, extra=[s for s in secrets if s])
+
+
+def _selector(labels: dict[str, str]) -> str:
+    return drift._selector(labels["model_name"], labels.get("namespace"))
+
+
+class ContextGatherer:
+    """Gathers and redacts the context of one spooled alert; clients are created once, lazily."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._core_v1 = None
+        self._kube_error: str | None = None
+        self._mlflow = None
+        self.secrets = (settings.token, settings.github_token)
+
+    # -- clients ---------------------------------------------------------------------------------
+    def core_v1(self):
+        if self.settings.kubernetes == "off":
+            raise MlopsError("Kubernetes context is off (BRIDGE_KUBERNETES=off)")
+        if self._core_v1 is None and self._kube_error is None:
+            try:
+                self._core_v1 = pod.core_v1_api(kubeconfig=self.settings.kubeconfig)
+            except MlopsError as e:
+                self._kube_error = str(e)
+        if self._core_v1 is None:
+            raise MlopsError(self._kube_error)
+        return self._core_v1
+
+    def prometheus(self) -> drift.Prometheus:
+        if not self.settings.prometheus_url:
+            raise MlopsError("no Prometheus configured (BRIDGE_PROMETHEUS_URL)")
+        return drift.Prometheus(self.settings.prometheus_url, self.settings.context_timeout)
+
+    # -- sources ---------------------------------------------------------------------------------
+    def _pod_name(self, labels: dict[str, str]) -> tuple[str, str] | None:
+        namespace = labels.get("namespace")
+        if not namespace:
+            return None
+        if labels.get("pod"):
+            return namespace, labels["pod"]
+        if not labels.get("model_name"):
+            return None
+        pods = self.core_v1().list_namespaced_pod(
+            namespace,
+            label_selector="%s=%s" % (ISVC_LABEL, labels["model_name"]),
+            limit=10,
+            _request_timeout=self.settings.context_timeout,
+        )
+        items = sorted(pods.items or [], key=lambda p: p.metadata.name)
+        if not items:
+            raise MlopsError("no pod labelled %s=%s in %s" % (ISVC_LABEL, labels["model_name"], namespace))
+        troubled = [
+            p for p in items if any(not s.ready or s.restart_count for s in (p.status.container_statuses or []))
+        ]
+        return namespace, (troubled or items)[0].metadata.name
+
+    def pod_text(self, labels: dict[str, str]) -> tuple[str, dict[str, Any]] | None:
+        target = self._pod_name(labels)
+        if target is None:
+            return None
+        ctx = pod.collect_pod_context(
+            self.core_v1(),
+            target[0],
+            target[1],
+            labels.get("container"),
+            tail_lines=POD_TAIL_LINES,
+            max_log_bytes=POD_LOG_BYTES,
+            max_events=POD_EVENTS,
+            timeout=self.settings.context_timeout,
+            secrets=self.secrets,
+        )
+        return ctx["text"], {"redactions": ctx["redactions"]}
+
+    def serving_text(self, labels: dict[str, str]) -> str | None:
+        if not labels.get("model_name"):
+            return None
+        prom = self.prometheus()
+        sel = _selector(labels)
+        queries = {
+            "p95 prediction latency (s, 5m)": (
+                "histogram_quantile(0.95, sum by (le) (rate(request_predict_seconds_bucket%s[5m])))" % sel
+            ),
+            "predictions per second (5m)": "sum(rate(request_predict_seconds_count%s[5m]))" % sel,
+            "share of predictions slower than 500 ms (5m)": "max(model:request_predict_slow:ratio_rate5m%s)" % sel,
+        }
+        lines = ["Prometheus (%s), model %s:" % (prom.url, labels["model_name"])]
+        for what, promql in queries.items():
+            value = prom.one(promql)
+            lines.append("  %s: %s" % (what, "no data" if value is None else "%.4g" % value))
+        return "\n".join(lines)
+
+    def drift_text(self, labels: dict[str, str]) -> tuple[str, dict[str, Any]]:
+        if not labels.get("model_name"):
+            raise MlopsError("the drift alert has no model_name label")
+        if self.settings.mlflow_uri and importlib.util.find_spec("mlflow") is not None:
+            if self._mlflow is None:
+                from ansible_collections.mlops.hybrid.plugins.module_utils import mlflow_registry  # noqa: PLC0415
+
+                self._mlflow = mlflow_registry.client_for(self.settings.mlflow_uri)
+            ctx = drift.collect_drift_context(
+                self._mlflow,
+                self.settings.prometheus_url,
+                labels["model_name"],
+                namespace=labels.get("namespace"),
+                timeout=self.settings.context_timeout,
+                secrets=self.secrets,
+            )
+            assessment = {k: ctx["assessment"][k] for k in ("drift_type", "urgency", "action", "hypothesis")}
+            return ctx["text"], {"redactions": ctx["redactions"], "assessment": assessment}
+        figures = drift.serving_figures(self.prometheus(), labels["model_name"], labels.get("namespace"))
+        lines = ["drift figures from Prometheus (no MLflow client here) for model %s:" % labels["model_name"]]
+        lines.append("drift share %s, prediction PSI %s" % (figures["drift_share"], figures["prediction_psi"]))
+        lines += ["psi %s %.4f" % (f["feature"], f["psi"]) for f in figures["feature_psi"]]
+        lines.append("prediction share: %s" % figures["prediction_share"])
+        lines.append("confidence IQR %s, mean %s" % (figures["confidence_iqr"], figures["confidence_mean"]))
+        lines.append("accuracy %s over %s labelled predictions" % (figures["accuracy"], figures["feedback"]))
+        return "\n".join(lines), {}
+
+    # -- the whole context -----------------------------------------------------------------------
+    def gather(self, route: str, labels: dict[str, str]) -> dict[str, Any]:
+        """``{"text", "sources", "notes", "redactions", "assessment"?}`` for one alert; never raises."""
+        parts: list[str] = []
+        sources: list[str] = []
+        notes: list[str] = []
+        extra: dict[str, Any] = {}
+        earlier: list[dict[str, int]] = []  # what the collectors already redacted
+
+        def attempt(name: str, fn) -> None:
+            try:
+                out = fn()
+            except (MlopsError, OSError, ValueError, KeyError) as e:
+                notes.append("%s: not gathered (%s)" % (name, str(e)[:300]))
+                LOG.warning("context %s for %s not gathered: %s", name, labels.get("alertname"), e)
+                return
+            except Exception as e:  # the kubernetes client raises its own ApiException and urllib3 errors
+                notes.append("%s: not gathered (%s: %s)" % (name, type(e).__name__, str(e)[:200]))
+                LOG.warning("context %s for %s not gathered: %r", name, labels.get("alertname"), e)
+                return
+            if out is None:
+                return
+            if isinstance(out, tuple):
+                out, more = out
+                earlier.append(more.get("redactions") or {})
+                if more.get("assessment"):
+                    extra["assessment"] = more["assessment"]
+            parts.append(out)
+            sources.append(name)
+
+        if route == "drift":
+            attempt("drift", lambda: self.drift_text(labels))
+        else:
+            attempt("prometheus", lambda: self.serving_text(labels))
+            if self.settings.kubernetes != "off":
+                attempt("pod", lambda: self.pod_text(labels))
+        text = "\n\n".join(parts)
+        if len(text) > self.settings.context_max_chars:
+            keep = self.settings.context_max_chars
+            text = text[: keep // 4] + "\n[... cut ...]\n" + text[-(keep - keep // 4) :]
+        ctx, counts = redact_obj(
+            {"text": text, "sources": sources, "notes": notes, **extra}, extra=[s for s in self.secrets if s]
+        )
+        ctx["redactions"] = dict(sorted(merge_counts(counts, *earlier).items()))
+        return ctx
