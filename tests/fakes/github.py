@@ -437,10 +437,16 @@ class FakeGitHubActions(FakeGitHub):
     def _actions(self, full_name: str) -> Actions:
         return self.actions.setdefault(full_name, Actions())
 
-    def add_workflow(self, full_name: str, path: str, name: str | None = None) -> int:
+    def add_workflow(self, full_name: str, path: str, name: str | None = None, inputs: dict | None = None) -> int:
+        """``inputs``: the ``on.workflow_dispatch.inputs`` of the workflow file; others are refused as GitHub does."""
         acts = self._actions(full_name)
         wf_id = 160000 + len(acts.workflows) + 1
-        acts.workflows[wf_id] = {"id": wf_id, "path": path, "name": name or path.rsplit("/", 1)[-1]}
+        acts.workflows[wf_id] = {
+            "id": wf_id,
+            "path": path,
+            "name": name or path.rsplit("/", 1)[-1],
+            "inputs": dict(inputs or {}),
+        }
         return wf_id
 
     def add_run(
@@ -753,8 +759,22 @@ class FakeGitHubActions(FakeGitHub):
             return self.not_found("POST", "")
         if not isinstance(body, dict) or not body.get("ref"):
             return self.invalid("WorkflowDispatch", "ref", "missing_field")
-        inputs = body.get("inputs") or {}
-        if not isinstance(inputs, dict) or len(inputs) > 25:
-            return 422, {"message": "inputs must be an object of at most 25 properties", "documentation_url": DOCS}
-        acts.workflow_dispatches.append({"workflow": wf["id"], "ref": body["ref"], "inputs": inputs})
+        refused = self._dispatch_refusal(self._repo(m), wf, body["ref"], body.get("inputs") or {})
+        if refused:
+            return 422, {"message": refused, "documentation_url": DOCS}
+        acts.workflow_dispatches.append({"workflow": wf["id"], "ref": body["ref"], "inputs": body.get("inputs") or {}})
         return 204, ""
+
+    def _dispatch_refusal(self, repo: Repo, wf: dict, ref: str, inputs) -> str | None:
+        """GitHub's 422 messages for a workflow_dispatch it refuses, or None."""
+        if not isinstance(inputs, dict) or len(inputs) > 25:
+            return "inputs must be an object of at most 25 properties"
+        unexpected = sorted(set(inputs) - set(wf["inputs"]))
+        if unexpected:
+            return "Unexpected inputs provided: %s" % unexpected
+        missing = sorted(k for k, v in wf["inputs"].items() if (v or {}).get("required") and k not in inputs)
+        if missing:
+            return "Required input '%s' not provided" % missing[0]
+        if ref not in (repo.default_branch, "refs/heads/" + repo.default_branch) and not self._find_commit(repo, ref):
+            return "No ref found for: %s" % ref
+        return None

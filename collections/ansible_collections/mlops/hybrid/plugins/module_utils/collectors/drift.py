@@ -112,6 +112,18 @@ def _selector(model_name, namespace=None):
     return "{%s}" % sel
 
 
+def _confidence(prom, sel, over):
+    """(75th percentile, 25th percentile, mean) of the prediction confidence; ``over`` wraps each series."""
+    bucket = over % ("model_prediction_confidence_bucket%s" % sel)
+    q = "histogram_quantile(%s, sum by (le) (" + bucket + "))"
+    q75, q25 = prom.one(q % "0.75"), prom.one(q % "0.25")
+    mean = prom.one(
+        "sum(%s) / sum(%s)"
+        % (over % ("model_prediction_confidence_sum%s" % sel), over % ("model_prediction_confidence_count%s" % sel))
+    )
+    return q75, q25, mean
+
+
 def serving_figures(prom, model_name, namespace=None, top_features=10, window="15m", traffic_hours=24, now=None):
     """The online figures of one model, read from Prometheus."""
     sel = _selector(model_name, namespace)
@@ -129,12 +141,10 @@ def serving_figures(prom, model_name, namespace=None, top_features=10, window="1
         labels.get("class", "?"): v for labels, v in prom.query("sum by (class) (model_predictions_total%s)" % sel)
     }
     total = sum(classes.values())
-    q = "histogram_quantile(%s, sum by (le) (rate(model_prediction_confidence_bucket%s[%s])))" % ("%s", sel, window)
-    q75, q25 = prom.one(q % "0.75"), prom.one(q % "0.25")
-    mean_conf = prom.one(
-        "sum(rate(model_prediction_confidence_sum%s[%s])) / sum(rate(model_prediction_confidence_count%s[%s]))"
-        % (sel, window, sel, window)
-    )
+    q75, q25, mean_conf = _confidence(prom, sel, "rate(%%s[%s])" % window)
+    if q75 is None:  # no traffic inside the window (or too few scrapes yet): the totals since the start
+        q75, q25, mean_conf = _confidence(prom, sel, "%s")
+        window = "since the server started"
     end = now or time.time()
     traffic = []
     for _labels, values in prom.query_range(

@@ -1,0 +1,200 @@
+"""drift_context and playbooks/drift_analysis.yml against a real MLflow server and a real Prometheus
+scraping the real model server, with GitHub and Slack fakes: one model drifting from P2 to P1 to P0."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import requests
+import yaml
+
+from mlops_model.train import main as train_main
+from model.tests.servers import ModelServerProcess, breast_cancer_rows, predict_v1
+from tests.helpers.paths import REPO
+from tests.helpers.prometheus import prometheus_config
+
+from .scenarios import REPO_NAME
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+PLAYBOOK = REPO / "playbooks" / "drift_analysis.yml"
+MODULE = "mlops.hybrid.drift_context"
+PIPELINE = REPO / ".github" / "workflows" / "model-pipeline.yml"
+
+
+def pipeline_inputs():
+    """The workflow_dispatch inputs of the real model pipeline: the retraining dispatch must match them."""
+    doc = yaml.safe_load(PIPELINE.read_text())
+    return doc[True]["workflow_dispatch"]["inputs"]  # YAML 1.1 reads the key `on` as True
+
+
+def until(check, what, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("%s not seen within %.0fs" % (what, timeout))
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def served(mlflow_tracking, tmp_path, start_prometheus):
+    """A model trained and registered (alias champion) in MLflow, served by the real server, scraped by Prometheus."""
+    name = mlflow_tracking.unique("model")
+    exp = mlflow_tracking.unique("exp")
+    out = tmp_path / "artifacts"
+    assert train_main(["--output-dir", str(out), "--experiment", exp]) == 0
+    client = mlflow_tracking.client()
+    (run,) = client.search_runs([client.get_experiment_by_name(exp).experiment_id])
+    import mlflow  # noqa: PLC0415
+
+    version = mlflow.register_model("runs:/%s/model" % run.info.run_id, name).version
+    client.set_registered_model_alias(name, "champion", version)
+    server = ModelServerProcess(
+        tmp_path / "server",
+        str(out),
+        model_name=name,
+        extra=["--window", "150", "--min-samples", "100", "--feedback-window", "100"],
+    ).start()
+    try:
+        prom = start_prometheus(prometheus_config({"model": ["127.0.0.1:%d" % server.port]}))
+        yield {"name": name, "version": int(version), "server": server, "prom": prom, "mlflow": mlflow_tracking.uri}
+    finally:
+        server.stop()
+
+
+def send(server, rows, labels=None, tag="r"):
+    """Predict in batches of 50; with labels, send them back as feedback for each batch."""
+    for n in range(0, len(rows), 50):
+        rid = "%s-%d" % (tag, n)
+        predict_v1(server, rows[n : n + 50], request_id=rid)
+        if labels is not None:
+            r = requests.post(
+                server.v1(":feedback"), json={"request_id": rid, "labels": labels[n : n + 50].tolist()}, timeout=10
+            )
+            assert r.status_code == 200, r.text
+
+
+def shifted(rows):
+    out = rows.copy()
+    out[:, :20] = out[:, :20] * 1.8 + 0.5  # two thirds of the features move far from the training data
+    return out
+
+
+def env_for(s, github, slack):
+    return {
+        "MLFLOW_TRACKING_URI": s["mlflow"],
+        "PROMETHEUS_URL": s["prom"].url,
+        "GITHUB_TOKEN": github.token,
+        "GITHUB_API_URL": github.url,
+        "GITHUB_REPOSITORY": REPO_NAME,
+        "SLACK_WEBHOOK_URL": slack.webhook_url,
+        "AIOPS_PROVIDER": "offline",
+        "GEMINI_API_KEY": "",
+        "GOOGLE_API_KEY": "",
+    }
+
+
+def test_drift_at_each_urgency_takes_its_action(ansible, served, github, slack):
+    s = served
+    wf = github.add_workflow(REPO_NAME, ".github/workflows/model-pipeline.yml", "model-pipeline", pipeline_inputs())
+    env = env_for(s, github, slack)
+    rows, labels = breast_cancer_rows()
+    prom, name = s["prom"], s["name"]
+    sel = '{model_name="%s"}' % name
+
+    # P2: traffic like the training data, labelled correctly: nothing significant -> Slack only.
+    send(s["server"], rows[:300], labels[:300], "p2")
+    until(
+        lambda: (
+            prom.value("model_feedback_total%s" % sel) == 300 and prom.value("model_drift_share%s" % sel) is not None
+        ),
+        "P2 figures",
+    )
+    p2 = ansible.playbook(PLAYBOOK, extravars={"drift_model_name": name}, env=env)
+    assert p2.ok, p2.stdout[-3000:]
+    ctx = p2.task("Collect the drift figures (MLflow and Prometheus, read-only)").res
+    print("P2:", p2.task("Say what was done").res["msg"])
+    assert ctx["assessment"]["urgency"] == "P2" and ctx["changed"] is False
+    assert ctx["model"]["version"] == s["version"] and ctx["model"]["metrics"]["accuracy"] > 0.9
+    assert ctx["model"]["history"]["7d"]["versions"] == 1 and ctx["model"]["feature_importances"]
+    assert ctx["model"]["reference"]["features"] == 30 and ctx["serving"]["accuracy"] > 0.9
+    assert sum(ctx["serving"]["predictions_by_class"].values()) == 300
+    assert ctx["serving"]["confidence_iqr"] is not None and ctx["serving"]["traffic_by_hour"]
+    (msg,) = slack.messages
+    assert "[P2]" in msg["text"] and ctx["assessment"]["hypothesis"].split(":")[0] in msg["text"]
+    assert github.issues(REPO_NAME) == [] and github.workflow_dispatches(REPO_NAME) == []
+
+    # P1: inputs drift, accuracy still measured on the earlier labels -> an issue for the ML team.
+    send(s["server"], shifted(rows[:200]), None, "p1")
+    until(lambda: (prom.value("model_drift_share%s" % sel) or 0) >= 0.5, "drift share >= 0.5")
+    p1 = ansible.playbook(PLAYBOOK, extravars={"drift_model_name": name}, env=env)
+    assert p1.ok, p1.stdout[-3000:]
+    print("P1:", p1.task("Say what was done").res["msg"])
+    a1 = p1.task("Collect the drift figures (MLflow and Prometheus, read-only)").res["assessment"]
+    assert (a1["urgency"], a1["drift_type"], a1["action"]) == ("P1", "data drift", "issue")
+    (issue,) = github.issues(REPO_NAME)
+    assert {"aiops", "ml", "drift", "P1"} <= set(issue["labels"])
+    assert a1["hypothesis"][:60] in issue["body"] and "drift share" in issue["body"]
+    assert a1["affected_features"][0]["feature"] in issue["body"]
+    assert len(slack.messages) == 1 and github.workflow_dispatches(REPO_NAME) == []
+
+    # P0: labels show the model is now wrong -> retraining dispatched, an issue and Slack.
+    send(s["server"], shifted(rows[200:350]), 1 - labels[200:350], "p0")
+    until(lambda: (prom.value("model_accuracy%s" % sel) or 1) < 0.85, "accuracy below the gate")
+    p0 = ansible.playbook(PLAYBOOK, extravars={"drift_model_name": name}, env=env)
+    assert p0.ok, p0.stdout[-3000:]
+    print("P0:", p0.task("Say what was done").res["msg"])
+    a0 = p0.task("Collect the drift figures (MLflow and Prometheus, read-only)").res["assessment"]
+    assert (a0["urgency"], a0["action"]) == ("P0", "retrain")
+    (dispatch,) = github.workflow_dispatches(REPO_NAME)
+    assert dispatch == {"workflow": wf, "ref": "main", "inputs": {"force_retrain": True}}
+    p0_issues = [i for i in github.issues(REPO_NAME) if "P0" in i["labels"]]
+    assert len(p0_issues) == 1 and a0["hypothesis"][:60] in p0_issues[0]["body"]
+    assert "online accuracy" in p0_issues[0]["body"]
+    assert len(slack.messages) == 2 and "[P0]" in slack.messages[1]["text"]
+    # The token went only into the Authorization header of the dispatch, never into a body or the output.
+    assert github.token not in p0.stdout
+    for r in github.calls("POST"):
+        assert github.token not in r.raw
+
+
+def test_drift_context_check_mode_and_a_missing_model(ansible, served, github, slack):
+    s = served
+    rows, labels = breast_cancer_rows()
+    send(s["server"], rows[:150], labels[:150], "c")
+    until(lambda: s["prom"].value('model_drift_share{model_name="%s"}' % s["name"]) is not None, "drift share")
+    args = {"model_name": s["name"], "prometheus_url": s["prom"].url, "tracking_uri": s["mlflow"]}
+    res = ansible.module(MODULE, args, check=True).res
+    assert res["changed"] is False and res["model"]["alias"] == "champion", res.get("msg")
+    assert res["serving"]["served_version"] is not None and "psi" in res["text"]
+
+    missing = ansible.module(MODULE, {**args, "model_name": "no-such-model"})
+    assert missing.failed and "MLflow has no alias 'champion' of model 'no-such-model'" in missing.res["msg"]
+    no_metrics = ansible.module(MODULE, {**args, "namespace": "elsewhere"})
+    assert no_metrics.failed and "has no model_feature_psi or model_drift_share series" in no_metrics.res["msg"]
+    dead = ansible.module(MODULE, {**args, "prometheus_url": "http://127.0.0.1:9"})
+    assert dead.failed and "cannot reach Prometheus at http://127.0.0.1:9" in dead.res["msg"]
+
+
+def test_repository_dispatch_carries_the_hypothesis_and_figures(ansible, served, github, slack):
+    s = served
+    rows, labels = breast_cancer_rows()
+    send(s["server"], shifted(rows[:150]), 1 - labels[:150], "rd")
+    sel = '{model_name="%s"}' % s["name"]
+    until(lambda: (s["prom"].value("model_accuracy%s" % sel) or 1) < 0.85, "accuracy below the gate")
+    run = ansible.playbook(
+        PLAYBOOK,
+        extravars={"drift_model_name": s["name"], "drift_retrain_via": "repository_dispatch"},
+        env=env_for(s, github, slack),
+    )
+    assert run.ok, run.stdout[-3000:]
+    (event,) = github.dispatches(REPO_NAME)
+    payload = event["client_payload"]
+    assert event["event_type"] == "retrain-model" and payload["urgency"] == "P0"
+    assert payload["model_name"] == s["name"] and payload["hypothesis"] and payload["figures"]
+    assert np.isclose(float(payload["version"]), s["version"])
