@@ -12,6 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 help:
 	@echo "make demo     run the platform's lifecycle on this machine (sets itself up first)"
+	@echo "make demo-stop  stop the services make demo left running for a look around"
 	@echo "make test     every lint gate, ansible-test sanity and the test suite (sets itself up first)"
 	@echo "make install  virtualenv, pinned packages, system packages when root (idempotent)"
 	@echo "make lint | sanity | pytest | build | clean"
@@ -21,6 +22,11 @@ install:
 
 demo: install
 	@./scripts/demo.sh
+
+# Stop the services the demo's alert loop left running (process groups recorded under runs/).
+.PHONY: demo-stop
+demo-stop:
+	@$(BIN)/python scripts/demo_loop.py stop
 
 test: install
 	@$(MAKE) --no-print-directory lint sanity pytest
@@ -93,3 +99,13 @@ bench-drift: .venv-drift/.stamp
 	.venv-drift/bin/python bench/drift.py
 
 bench: bench-serving bench-drift
+
+# --- alert bridge image (bridge/) ------------------------------------------------------------
+# The collection's module_utils (collectors, redaction) come in as a named build context.
+BRIDGE_IMAGE ?= localhost/mlops-hybrid/bridge:dev
+.PHONY: bridge-image
+bridge-image: model-base-image
+	podman build --network host $(MODEL_PIP_SECRET) \
+	  --build-arg BASE_IMAGE=$(MODEL_BASE_IMAGE) --build-arg REVISION=$(MODEL_REVISION) \
+	  --build-context module_utils=$(COLLECTION)/plugins/module_utils \
+	  -t $(BRIDGE_IMAGE) -f bridge/Dockerfile bridge

@@ -157,8 +157,18 @@ EOF
 }
 stage ct-cd ct_cd
 
+# The alert loop (scripts/demo_loop.py, Python): the registered model served from MLflow, Prometheus
+# with the repository's rules, Alertmanager with its routing, the alert bridge, a GitHub fake standing
+# in for GitHub; injected drift -> alert -> dispatch -> drift analysis -> report in the run folder.
+# The services keep running afterwards (DEMO_KEEP_RUNNING=0 stops them at once); make demo-stop.
+alert_loop() {
+  python scripts/demo_loop.py run --run-dir "$RUN_DIR" --state "$root/runs/cicd"
+}
+stage alert-loop alert_loop
+
 # --- summary ---------------------------------------------------------------------------
 log "summary ($(( $(date +%s) - started )) s)"
 for line in "${summary[@]}"; do echo "  $line"; done
 echo "  logs and artifacts: $RUN_DIR"
+[ -f "$RUN_DIR/alert-loop.summary" ] && sed 's/^/  /' "$RUN_DIR/alert-loop.summary"
 exit $failed
