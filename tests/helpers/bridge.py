@@ -34,6 +34,7 @@ from .procs import Service, http_ok
 __all__ = [
     "BRIDGE_SRC",
     "REPOSITORY",
+    "WEBHOOK_TOKEN",
     "BridgeProcess",
     "GitHubWithOutage",
     "KubernetesWithPodList",
