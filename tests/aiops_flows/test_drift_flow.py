@@ -85,24 +85,14 @@ def shifted(rows):
     return out
 
 
-def env_for(s, github, slack):
-    return {
-        "MLFLOW_TRACKING_URI": s["mlflow"],
-        "PROMETHEUS_URL": s["prom"].url,
-        "GITHUB_TOKEN": github.token,
-        "GITHUB_API_URL": github.url,
-        "GITHUB_REPOSITORY": REPO_NAME,
-        "SLACK_WEBHOOK_URL": slack.webhook_url,
-        "AIOPS_PROVIDER": "offline",
-        "GEMINI_API_KEY": "",
-        "GOOGLE_API_KEY": "",
-    }
+def env_for(s, flow_env):
+    return {**flow_env, "MLFLOW_TRACKING_URI": s["mlflow"], "PROMETHEUS_URL": s["prom"].url}
 
 
-def test_drift_at_each_urgency_takes_its_action(ansible, served, github, slack):
+def test_drift_at_each_urgency_takes_its_action(ansible, served, github, slack, flow_env):
     s = served
     wf = github.add_workflow(REPO_NAME, ".github/workflows/model-pipeline.yml", "model-pipeline", pipeline_inputs())
-    env = env_for(s, github, slack)
+    env = env_for(s, flow_env)
     rows, labels = breast_cancer_rows()
     prom, name = s["prom"], s["name"]
     sel = '{model_name="%s"}' % name
@@ -163,7 +153,7 @@ def test_drift_at_each_urgency_takes_its_action(ansible, served, github, slack):
         assert github.token not in r.raw
 
 
-def test_drift_context_check_mode_and_a_missing_model(ansible, served, github, slack):
+def test_drift_context_check_mode_and_a_missing_model(ansible, served):
     s = served
     rows, labels = breast_cancer_rows()
     send(s["server"], rows[:150], labels[:150], "c")
@@ -181,7 +171,7 @@ def test_drift_context_check_mode_and_a_missing_model(ansible, served, github, s
     assert dead.failed and "cannot reach Prometheus at http://127.0.0.1:9" in dead.res["msg"]
 
 
-def test_repository_dispatch_carries_the_hypothesis_and_figures(ansible, served, github, slack):
+def test_repository_dispatch_carries_the_hypothesis_and_figures(ansible, served, github, flow_env):
     s = served
     rows, labels = breast_cancer_rows()
     send(s["server"], shifted(rows[:150]), 1 - labels[:150], "rd")
@@ -190,7 +180,7 @@ def test_repository_dispatch_carries_the_hypothesis_and_figures(ansible, served,
     run = ansible.playbook(
         PLAYBOOK,
         extravars={"drift_model_name": s["name"], "drift_retrain_via": "repository_dispatch"},
-        env=env_for(s, github, slack),
+        env=env_for(s, flow_env),
     )
     assert run.ok, run.stdout[-3000:]
     (event,) = github.dispatches(REPO_NAME)
