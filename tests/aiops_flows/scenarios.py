@@ -10,20 +10,8 @@ REPO_NAME = "example/platform"
 CASES = REPO / "tests" / "corpus" / "cases"
 PLANTED_TOKEN = "ghp_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"  # a fake token printed by the failing step
 
-VULN_PY = """import hashlib
-import pickle
-import subprocess
-
-DB_PASSWORD = "hunter2-prod"
-
-
-def load(blob):
-    return pickle.loads(blob)
-
-
-def run(cmd):
-    return subprocess.call(cmd, shell=True)
-"""
+# The file Bandit scanned to produce tests/corpus/cases/gha_bandit.log (its line numbers match the findings).
+VULN_PY = (REPO / "tests" / "corpus" / "planted" / "src" / "app" / "vuln.py").read_text()
 
 
 def bandit_failure(gh: FakeGitHubActions) -> dict:

@@ -36,8 +36,12 @@ def test_failed_bandit_step_gives_a_devsecops_report_on_the_failing_commit(ansib
     assert "sast" in message["text"] and issue_url(issue) in message["text"]
     for fake in (github, slack):
         assert PLANTED_TOKEN not in fake.wire_text()
-    # The file excerpt went through redaction: the assignment's value is a placeholder.
-    assert 'DB_PASSWORD = "[REDACTED:' in issue["body"] or "DB_PASSWORD" not in issue["body"]
+    # The files named by the findings were read at the failing commit, redacted, and given to the analysis.
+    files = run.task("Read why the run failed (API only)").res["files"]
+    by_line = {f["line"]: f for f in files if f["path"] == "src/app/vuln.py"}
+    assert '7\tDB_PASSWORD = "[REDACTED:env_secret]"' in by_line[7]["excerpt"]
+    assert "11\t    return subprocess.call(cmd, shell=True)" in by_line[11]["excerpt"]
+    assert "hunter2-prod" not in str(files)
 
 
 def issue_url(issue):
