@@ -34,6 +34,9 @@ for p in (ROOT, ROOT / "collections", ROOT / "model" / "src", ROOT / "bridge" / 
     sys.path.insert(0, str(p))
 
 SKIP = 75
+# MLflow's client sends usage telemetry from a thread that edits os.environ (nothing leaves this machine
+# anyway): off for the processes that load models from the registry.
+NO_TELEMETRY = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 # Where the process groups of the running demo are recorded (DEMO_LOOP_STATE_FILE moves it, for tests).
 STATE_FILE = Path(os.environ.get("DEMO_LOOP_STATE_FILE") or ROOT / "runs" / "demo-loop.json")
 T0 = time.monotonic()
@@ -231,6 +234,7 @@ def run(run_dir: Path, state: Path, keep: bool) -> int:  # noqa: PLR0915 - one s
     from model.tests.servers import breast_cancer_rows  # noqa: PLC0415
     from tests.helpers.closed_loop import REPOSITORY, ClosedLoop  # noqa: PLC0415
     from tests.helpers.mlflow_server import MlflowServer  # noqa: PLC0415
+    from tests.helpers.procs import ServiceError  # noqa: PLC0415
 
     reason = missing_prerequisite(state)
     if reason:
@@ -248,29 +252,38 @@ def run(run_dir: Path, state: Path, keep: bool) -> int:  # noqa: PLR0915 - one s
         (run_dir / "demo-loop.pids.json").write_text(json.dumps(data, indent=1))
         STATE_FILE.write_text(json.dumps(data, indent=1))
 
-    mlflow = MlflowServer(state / "mlflow")
-    mlflow.start()
-    started["mlflow"] = mlflow.pid
-    record_pids()
-    say("MLflow %s (the CT/CD stage's registry, %s version %s is @champion)" % (mlflow.url, ct["name"], ct["version"]))
-    github = GitHubProcess(loop_dir / "github").start()
-    started["github-fake"] = github.pid
-    record_pids()
-    say("GitHub fake %s standing in for GitHub (repository %s): it records the dispatches" % (github.url, REPOSITORY))
-    loop = ClosedLoop(
-        loop_dir,
-        model_uri,
-        github,
-        model_env={"MLFLOW_TRACKING_URI": mlflow.url},
-        # The bridge reads MLflow too here: its drift context is drift_context's, assessment included.
-        bridge_env={"MLFLOW_TRACKING_URI": mlflow.url},
-        model_options=["--window", "500", "--min-samples", "200"],
-    )
     try:
-        loop.start(progress=say)
-    finally:
+        mlflow = MlflowServer(state / "mlflow")
+        mlflow.start()
+        started["mlflow"] = mlflow.pid
+        record_pids()
+        say(
+            "MLflow %s (the CT/CD stage's registry, %s version %s is @champion)"
+            % (mlflow.url, ct["name"], ct["version"])
+        )
+        github = GitHubProcess(loop_dir / "github").start()
+        started["github-fake"] = github.pid
+        record_pids()
+        say(
+            "GitHub fake %s standing in for GitHub (repository %s): it records the dispatches"
+            % (github.url, REPOSITORY)
+        )
+        loop = ClosedLoop(
+            loop_dir,
+            model_uri,
+            github,
+            model_env={"MLFLOW_TRACKING_URI": mlflow.url, **NO_TELEMETRY},
+            # The bridge reads MLflow too here: its drift context is drift_context's, assessment included.
+            bridge_env={"MLFLOW_TRACKING_URI": mlflow.url, **NO_TELEMETRY},
+            model_options=["--window", "500", "--min-samples", "200"],
+        )
+        loop.start(progress=say)  # on failure it stops what it started itself
         started.update(loop.pids())
         record_pids()
+    except ServiceError as e:
+        stop_recorded(quiet=True)
+        print("%s\na service did not start (its log is named above); the others were stopped" % e)
+        return 1
     for change in [*loop.rule_changes[:2], "... (%d rules)" % len(loop.rule_changes), *loop.alertmanager_changes]:
         print("             transformation for a short demo: %s" % change)
     rows, _ = breast_cancer_rows()
@@ -305,6 +318,7 @@ def run(run_dir: Path, state: Path, keep: bool) -> int:  # noqa: PLR0915 - one s
         "GITHUB_TOKEN": github.token,
         "AIOPS_PROVIDER": provider,
         "DRIFT_NAMESPACE": "models",
+        **NO_TELEMETRY,
     }
     rc, out = run_analysis(run_dir, payload, env)
     if rc != 0:
