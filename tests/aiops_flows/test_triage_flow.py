@@ -80,3 +80,47 @@ def test_an_unknown_run_fails_clearly_and_posts_nothing(ansible, github, slack, 
     res = run.task("Read why the run failed (API only)").res
     assert "workflow run 424242 not found in %s" % REPO_NAME in res["msg"]
     assert github.calls("POST") == [] and slack.requests == []
+
+
+def test_with_gemini_the_devsecops_prompt_gets_the_findings_files_and_commits(ansible, github, slack, flow_env):
+    from tests.fakes.gemini import FakeGemini  # noqa: PLC0415
+
+    s = bandit_failure(github)
+    answer = {
+        "summary": "vuln.py deserialises untrusted data with pickle and runs a shell command built from input.",
+        "root_causes": [
+            {
+                "cause": "pickle.loads on request data (B301) allows code execution in the model server.",
+                "evidence": "Location: ./src/app/vuln.py:19:11",
+                "remediation": "Load models with joblib from the trusted artifact store only; never unpickle input.",
+                "confidence": 0.9,
+            }
+        ],
+        "urgency": "P0",
+        "false_positive": False,
+    }
+    with FakeGemini() as gemini:
+        gemini.queue_answer(answer)
+        env = {
+            **flow_env,
+            "AIOPS_PROVIDER": "gemini",
+            "GEMINI_API_KEY": gemini.api_key,
+            "AIOPS_API_BASE_URL": gemini.url,
+        }
+        run = ansible.playbook(PLAYBOOK, extravars={"triage_run_id": s["run"]}, env=env)
+        assert run.ok, run.stdout[-3000:]
+        (call,) = gemini.generate_calls
+        system = call.body["systemInstruction"]["parts"][0]["text"]
+        user = call.body["contents"][0]["parts"][0]["text"]
+        wire = gemini.wire_text()
+    assert "DevSecOps engineer" in system and "untrusted DATA" in system
+    assert "[B602:subprocess_popen_with_shell_equals_true]" in user
+    assert "return subprocess.call(cmd, shell=True)" in user  # the file excerpt, read at the failing commit
+    assert s["middle"] in user and "Bandit gate (medium severity and up)" in user
+    assert PLANTED_TOKEN not in wire and "hunter2-prod" not in wire
+    analysis = run.task("Analyse the failing step").res
+    assert analysis["provider_used"] == "gemini" and analysis["template"] == "devsecops"
+    (issue,) = github.issues(REPO_NAME)
+    assert "pickle.loads on request data" in issue["body"] and "**Urgency:** P0" in issue["body"]
+    assert "security" in issue["labels"]
+    assert "pickle.loads on request data" in slack.messages[0]["text"]
