@@ -107,6 +107,7 @@ def test_a_flood_of_1000_alerts_in_10s_holds_dedup_rate_limit_and_memory(tmp_pat
     with BridgeProcess(tmp_path / "bridge", github.url, REPOSITORY, github.token) as bridge:
         pid = bridge.process.proc.pid
         rss_start = _rss(pid)
+        began = time.monotonic()
         first = _flood(bridge, identities=200, repeats=5, per_request=10, seconds=10, tag="a")
         rss_first = _rss(pid)
         # Two more floods of alerts never seen before: memory must level off, not grow with the alerts.
@@ -114,6 +115,7 @@ def test_a_flood_of_1000_alerts_in_10s_holds_dedup_rate_limit_and_memory(tmp_pat
         rss_second = _rss(pid)
         third = _flood(bridge, identities=1000, repeats=1, per_request=10, seconds=10, tag="c")
         rss_third = _rss(pid)
+        elapsed = time.monotonic() - began
         time.sleep(2)
         delivered = len(_delivered(github))
         health = requests.get(bridge.url + "/healthz", timeout=5).json()
@@ -134,9 +136,9 @@ def test_a_flood_of_1000_alerts_in_10s_holds_dedup_rate_limit_and_memory(tmp_pat
     # notification): each of the accepted identities' four repeats is a duplicate, the rest refused.
     assert first["deduplicated"] == 4 * first["accepted"]
     assert first["accepted"] + first["deduplicated"] + first["rate_limited"] == 1000
-    # Burst 3 plus 6 a minute: over ~30 s at most 3 + 3 = 6 accepted, whatever the flood.
+    # Burst 3 plus 6 a minute: over the floods' ~30 s at most 3 + 3 accepted, whatever the flood.
     accepted = first["accepted"] + second["accepted"] + third["accepted"]
-    assert 3 <= accepted <= 3 + 6 * 35 / 60
+    assert 3 <= accepted <= 3 + 6 * elapsed / 60
     assert delivered == accepted
     assert health["spool_depth"] == 0
     assert health["dedup_entries"] <= 10000
