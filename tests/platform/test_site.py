@@ -1,7 +1,8 @@
-"""site.yml and teardown.yml end to end: GCP is the Compute fake, the VM and the laptop are two
-systemd containers on one podman network (the Molecule image), k3s is the stand-in release that
-roles/k3s_server/molecule/default/prepare.yml serves from the "VM". Each playbook runs twice and
-the second run must change nothing.
+"""site.yml, playbooks/upgrade.yml and teardown.yml end to end: GCP is the Compute fake, the VM
+and the laptop are two systemd containers on one podman network (the Molecule image), k3s is the
+stand-in release that roles/k3s_server/molecule/default/prepare.yml serves from the "VM". Each
+playbook runs twice and the second run must change nothing; site.yml --check after convergence
+reports nothing to change.
 
 ArgoCD is not applied here (hybrid_gitops_bootstrap: false): the stand-in has no Kubernetes API.
 Its objects are checked in test_argocd_bootstrap.py.
@@ -26,6 +27,7 @@ pytestmark = [pytest.mark.podman, pytest.mark.slow]
 IMAGE_SCRIPT = REPO / "scripts" / "molecule-image.sh"
 PREPARE = REPO / "roles" / "k3s_server" / "molecule" / "default" / "prepare.yml"
 K3S_VERSION = "v1.31.4+k3s1"
+NEXT_VERSION = "v1.31.6+k3s1"  # also served by prepare.yml
 WORKER_IP = "198.51.100.20"
 
 
@@ -184,6 +186,20 @@ def test_site_then_teardown_twice_each(ansible, gcp, site):
     assert checked.ok, checked.stdout[-6000:]
     assert checked.changed_count() == 0, checked.stats
     assert len(gcp.mutations()) == mutations
+
+    # upgrade: the server first, then the agent, both to the next release; a second run changes nothing
+    up = run(ansible, site, "playbooks/upgrade.yml", hybrid_k3s_version=NEXT_VERSION)
+    assert up.ok, up.stdout[-6000:]
+    print("upgrade.yml run 1 recap:", up.stats.get("changed"))
+    for host in (site["server"], site["agent"]):
+        assert "k3s version %s " % NEXT_VERSION in podman("exec", host, "/usr/local/bin/k3s", "--version")
+    downloads = [t.host for t in up.tasks if t.task == "Download the k3s binary and verify its sha256" and t.changed]
+    assert downloads == [site["server"], site["agent"]]
+    worker = next(n for n in nodes(site["server"]) if n["metadata"]["name"] == site["agent"])
+    assert worker["status"]["nodeInfo"]["kubeletVersion"] == NEXT_VERSION
+    up_again = run(ansible, site, "playbooks/upgrade.yml", hybrid_k3s_version=NEXT_VERSION)
+    assert up_again.ok and up_again.changed_count() == 0, up_again.stats
+    mutations = len(gcp.mutations())
 
     refused = run(ansible, site, "teardown.yml")
     assert not refused.ok and "run again with -e confirm=yes" in refused.stdout

@@ -76,7 +76,9 @@ def server():
     write(DATA + "/server/node-token", "K10%s::server:%s\n" % (ca_hash, token), 0o600)
     mode = int(str(cfg.get("write-kubeconfig-mode", "0600")), 8)
     write(KUBECONFIG, kubeconfig(), mode)
-    nodes = {socket.gethostname(): {"labels": labels(cfg, "server"), "taints": cfg.get("node-taint") or []}}
+    # Registered agents survive a server restart, as they do in the cluster's datastore.
+    nodes = load() if os.path.exists(STATE) else {}
+    nodes[socket.gethostname()] = {"labels": labels(cfg, "server"), "taints": cfg.get("node-taint") or []}
     save(nodes)
 
     class H(BaseHTTPRequestHandler):
