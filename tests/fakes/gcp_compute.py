@@ -109,6 +109,7 @@ class _Op:
     data: dict[str, Any]
     polls_left: int
     on_done: Any = None
+    error: dict[str, Any] | None = None
 
 
 class FakeCompute(RecordingServer):
@@ -118,6 +119,9 @@ class FakeCompute(RecordingServer):
         super().__init__()
         self.op_polls = op_polls
         self.cpu_quota = cpu_quota
+        # How an exceeded CPU quota is reported: "http" (403 quotaExceeded on the insert) or
+        # "operation" (the insert is accepted and its operation ends DONE with QUOTA_EXCEEDED).
+        self.quota_mode = "http"
         self.require_auth = require_auth
         self.forbidden_projects: set[str] = set()
         self.instances: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -325,6 +329,10 @@ class FakeCompute(RecordingServer):
         op.data["status"] = "DONE"
         op.data["progress"] = 100
         op.data["endTime"] = time.strftime("%Y-%m-%dT%H:%M:%S.000-00:00", time.gmtime())
+        if op.error:
+            op.data["error"] = {"errors": [op.error]}
+            op.data["httpErrorStatusCode"] = 403
+            op.data["httpErrorMessage"] = "FORBIDDEN"
         if op.on_done:
             op.on_done()
             op.on_done = None
@@ -381,15 +389,14 @@ class FakeCompute(RecordingServer):
         if (p, z, name) in self.instances:
             raise ApiError(409, "The resource 'projects/%s/zones/%s/instances/%s' already exists" % (p, z, name))
         cpus = MACHINE_TYPES[mt.rsplit("/", 1)[-1]]
-        if self._used_cpus(p) + cpus > self.cpu_quota:
-            region = z.rsplit("-", 1)[0]
-            raise ApiError(
-                403,
-                "Quota 'CPUS' exceeded.  Limit: %.1f in region %s." % (self.cpu_quota, region),
-                "quotaExceeded",
-                "usageLimits",
-            )
         self_link = "%s/projects/%s/zones/%s/instances/%s" % (BASE, p, z, name)
+        if self._used_cpus(p) + cpus > self.cpu_quota:
+            message = "Quota 'CPUS' exceeded.  Limit: %.1f in region %s." % (self.cpu_quota, z.rsplit("-", 1)[0])
+            if self.quota_mode == "operation":
+                op = self._operation(p, "zones/" + z, "insert", self_link)
+                self.operations[(p, "zones/" + z, op["name"])].error = {"code": "QUOTA_EXCEEDED", "message": message}
+                return op
+            raise ApiError(403, message, "quotaExceeded", "usageLimits")
         boot = next((d for d in body.get("disks", []) if d.get("boot")), None) or {}
         params = boot.get("initializeParams", {})
         disk_name = params.get("diskName") or name

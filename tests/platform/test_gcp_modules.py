@@ -178,6 +178,15 @@ def test_api_errors_come_back_as_one_clear_message(ansible, gcp, gcp_args, setup
     assert "Traceback" not in r.res["msg"] and gcp.instances == {}
 
 
+def test_quota_reported_by_the_operation_is_one_clear_message(ansible, gcp, gcp_args):
+    gcp.cpu_quota, gcp.quota_mode = 1, "operation"
+    r = ansible.module("mlops.hybrid.gcp_instance", vm(gcp_args))
+    assert r.failed
+    assert "create instance k3s-server failed: QUOTA_EXCEEDED: Quota 'CPUS' exceeded" in r.res["msg"]
+    assert "request a higher quota" in r.res["msg"] and r.res["operation"].startswith("operation-")
+    assert gcp.instances == {}
+
+
 def test_operation_that_never_finishes_times_out_clearly(ansible, gcp, gcp_args):
     gcp.op_polls = 10_000
     r = ansible.module("mlops.hybrid.gcp_instance", vm(gcp_args, operation_timeout=1))
