@@ -20,7 +20,9 @@ transport) and ``google-auth`` to talk to it:
   listed in ``forbidden_projects``), 403 quotaExceeded (more vCPUs than ``cpu_quota``), 400
   invalid (unknown zone or machine type), 412 conditionNotMet; and injected failures:
   ``inject(method, path_regex, status, times=1)`` answers the next matching requests with 429 or
-  5xx bodies before the request is served normally.
+  5xx bodies before the request is served normally. With ``quota_mode = "operation"`` an
+  exceeded quota is reported as the API also does: the insert is accepted and its operation ends
+  DONE with error code QUOTA_EXCEEDED.
 
 Every request is recorded in ``requests`` (tests/fakes/http_base.py: method, path, query,
 headers, body). The fake keeps state only; tests assert what the code under test did.
