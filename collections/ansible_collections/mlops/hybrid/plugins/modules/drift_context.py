@@ -24,6 +24,9 @@ description:
   - The logic lives in C(module_utils/collectors/drift.py) so that the alert bridge runs the same code.
 author:
   - mlops.hybrid maintainers (@mlops-hybrid)
+extends_documentation_fragment:
+  - mlops.hybrid.mlflow
+  - mlops.hybrid.attributes.read_only
 options:
   model_name:
     description: Registered model name in MLflow, and the C(model_name) label of its metrics.
@@ -46,34 +49,8 @@ options:
   prometheus_token:
     description: Bearer token for Prometheus, when it sits behind an authenticating proxy.
     type: str
-  tracking_uri:
-    description: The MLflow tracking server (also the registry). Falls back to E(MLFLOW_TRACKING_URI).
-    type: str
-    required: true
-  username:
-    description: MLflow basic-auth user, with O(password). Falls back to E(MLFLOW_TRACKING_USERNAME).
-    type: str
-  password:
-    description: MLflow basic-auth password. Falls back to E(MLFLOW_TRACKING_PASSWORD).
-    type: str
-  token:
-    description: MLflow bearer token. Falls back to E(MLFLOW_TRACKING_TOKEN).
-    type: str
-  ca_path:
-    description: CA bundle of the MLflow server. Falls back to E(MLFLOW_TRACKING_SERVER_CERT_PATH).
-    type: path
-  validate_certs:
-    description: Verify the MLflow server's TLS certificate.
-    type: bool
-    default: true
   request_timeout:
-    description: Seconds to wait for each request to MLflow and Prometheus.
-    type: int
-    default: 10
-  request_retries:
-    description: Retries of a failed MLflow request.
-    type: int
-    default: 1
+    description: Seconds to wait for each request to MLflow (E(MLFLOW_HTTP_REQUEST_TIMEOUT)) and to Prometheus.
   windows:
     description: Days over which the accuracy of registered versions is summarised.
     type: list
@@ -111,13 +88,6 @@ options:
     description: Hours of traffic by hour returned.
     type: int
     default: 24
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; check mode reads the same.
-  diff_mode:
-    support: none
-    description: The module changes nothing, so there is no diff.
 requirements:
   - mlflow
   - requests
@@ -172,6 +142,7 @@ redactions:
   type: dict
 """
 
+import copy
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -179,28 +150,22 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import drift as collector
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MissingDependency, MlopsError
 from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow_registry import (
+    CONNECTION_ARG_SPEC,
     HAS_MLFLOW,
     client_for,
-    configure_environment,
+    configure_from_params,
 )
 
 
 def argspec():
-    return dict(
+    spec = copy.deepcopy(CONNECTION_ARG_SPEC)
+    spec.update(
         model_name=dict(type="str", required=True),
         alias=dict(type="str", default="champion"),
         version=dict(type="int"),
         namespace=dict(type="str"),
         prometheus_url=dict(type="str", required=True, fallback=(env_fallback, ["PROMETHEUS_URL"])),
         prometheus_token=dict(type="str", no_log=True),
-        tracking_uri=dict(type="str", required=True, fallback=(env_fallback, ["MLFLOW_TRACKING_URI"])),
-        username=dict(type="str", fallback=(env_fallback, ["MLFLOW_TRACKING_USERNAME"])),
-        password=dict(type="str", no_log=True, fallback=(env_fallback, ["MLFLOW_TRACKING_PASSWORD"])),
-        token=dict(type="str", no_log=True, fallback=(env_fallback, ["MLFLOW_TRACKING_TOKEN"])),
-        ca_path=dict(type="path", fallback=(env_fallback, ["MLFLOW_TRACKING_SERVER_CERT_PATH"])),
-        validate_certs=dict(type="bool", default=True),
-        request_timeout=dict(type="int", default=10),
-        request_retries=dict(type="int", default=1),
         windows=dict(type="list", elements="int", default=[7, 14, 30]),
         psi_threshold=dict(type="float", default=0.2),
         moderate_psi=dict(type="float", default=0.1),
@@ -211,6 +176,7 @@ def argspec():
         confidence_window=dict(type="str", default="15m"),
         traffic_hours=dict(type="int", default=24),
     )
+    return spec
 
 
 def main():
@@ -219,16 +185,7 @@ def main():
         module.fail_json(msg=missing_required_lib("mlflow"))
     p = module.params
     try:
-        uri = configure_environment(
-            p["tracking_uri"],
-            p["username"],
-            p["password"],
-            p["token"],
-            p["ca_path"],
-            p["validate_certs"],
-            p["request_timeout"],
-            p["request_retries"],
-        )
+        uri = configure_from_params(p)
         result = collector.collect_drift_context(
             client_for(uri),
             p["prometheus_url"],

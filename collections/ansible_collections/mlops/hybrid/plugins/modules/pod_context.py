@@ -21,6 +21,8 @@ description:
   - The logic lives in C(module_utils/collectors/pod.py) so that the alert bridge runs the same code in-cluster.
 author:
   - mlops.hybrid maintainers (@mlops-hybrid)
+extends_documentation_fragment:
+  - mlops.hybrid.attributes.read_only
 options:
   namespace:
     description: Namespace of the pod (the alert's C(namespace) label).
@@ -75,13 +77,6 @@ options:
     description: Seconds to wait for each API request.
     type: int
     default: 30
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; check mode reads the same.
-  diff_mode:
-    support: none
-    description: The module changes nothing, so there is no diff.
 requirements:
   - kubernetes
 """

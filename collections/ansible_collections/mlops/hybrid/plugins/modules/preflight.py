@@ -15,6 +15,8 @@ description:
   - Playbooks use the result to run or skip a stage and to say why.
 author:
   - mlops.hybrid maintainers (@mlops-hybrid)
+extends_documentation_fragment:
+  - mlops.hybrid.attributes.read_only
 options:
   binaries:
     description: Executables that must be on C(PATH).
@@ -46,13 +48,6 @@ options:
       - Fail when a check does not pass. With V(false) the module reports and the play decides.
     type: bool
     default: true
-attributes:
-  check_mode:
-    support: full
-    description: The checks only read, so they run the same in check mode.
-  diff_mode:
-    support: none
-    description: The module changes nothing, so there is no diff.
 """
 
 EXAMPLES = r"""

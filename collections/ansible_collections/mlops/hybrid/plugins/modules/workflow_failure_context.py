@@ -21,6 +21,7 @@ description:
 author:
   - mlops.hybrid maintainers (@mlops-hybrid)
 extends_documentation_fragment:
+  - mlops.hybrid.attributes.read_only
   - mlops.hybrid.github
 options:
   run_id:
@@ -55,13 +56,6 @@ options:
     description: Seconds to wait for each request.
     type: int
     default: 30
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; check mode reads the same.
-  diff_mode:
-    support: none
-    description: The module changes nothing, so there is no diff.
 requirements:
   - PyGithub
   - requests
