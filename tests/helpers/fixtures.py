@@ -15,7 +15,7 @@ import pytest
 
 from . import procs
 from .gitrepo import GitRemote
-from .mlflow_server import MlflowServer, unique_name
+from .mlflow_server import MlflowServer, unique_name, use_tracking_uri
 from .procs import BinaryMissing
 from .prometheus import Alertmanager, Prometheus, alertmanager_config
 from .webhook import MetricsExporter, WebhookReceiver
@@ -88,24 +88,10 @@ class MlflowTracking:
 
 
 @pytest.fixture
-def mlflow_tracking(mlflow_server, monkeypatch, request) -> Iterator[MlflowTracking]:
+def mlflow_tracking(mlflow_server, request) -> Iterator[MlflowTracking]:
     """Point ``mlflow`` (the library and subprocesses, via MLFLOW_TRACKING_URI) at the session server."""
-    import mlflow  # noqa: PLC0415
-    from mlflow.tracking._model_registry import utils as registry_utils  # noqa: PLC0415
-    from mlflow.tracking._tracking_service import utils as tracking_utils  # noqa: PLC0415
-
-    before = (tracking_utils._tracking_uri, registry_utils._registry_uri)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
-    monkeypatch.setenv("MLFLOW_REGISTRY_URI", mlflow_server.url)
-    mlflow.set_tracking_uri(mlflow_server.url)
-    mlflow.set_registry_uri(mlflow_server.url)
-    try:
+    with use_tracking_uri(mlflow_server.url):
         yield MlflowTracking(mlflow_server, request.node.name[:40])
-    finally:
-        while mlflow.active_run():
-            mlflow.end_run()
-        # monkeypatch restores the environment variables after this.
-        tracking_utils._tracking_uri, registry_utils._registry_uri = before
 
 
 # -- Git ----------------------------------------------------------------------------------------

@@ -11,7 +11,10 @@ it starts in seconds and leaves no job workers behind. Artifacts go through the 
 
 from __future__ import annotations
 
+import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -19,13 +22,44 @@ import requests
 from .paths import VENV_BIN, tool_env
 from .procs import Service, http_ok, require_binary
 
-__all__ = ["MlflowServer", "unique_name"]
+__all__ = ["MlflowServer", "unique_name", "use_tracking_uri"]
+
+URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
 def unique_name(prefix: str) -> str:
     """A name nobody else on a shared server uses: ``<prefix>-<8 hex>``, safe for experiments and models."""
     cleaned = "".join(c if c.isalnum() or c in "-_" else "-" for c in prefix)[:60].strip("-") or "t"
     return "%s-%s" % (cleaned, uuid.uuid4().hex[:8])
+
+
+@contextmanager
+def use_tracking_uri(uri: str) -> Iterator[None]:
+    """Point the mlflow library, and subprocesses through the environment, at ``uri``; restore both after.
+
+    ``mlflow.set_tracking_uri`` also writes MLFLOW_TRACKING_URI into ``os.environ``, so setting the
+    previous URI back is not enough: it would leave a variable that was not there before.
+    """
+    import mlflow  # noqa: PLC0415 - heavy, and only needed here
+    from mlflow.tracking._model_registry import utils as registry_utils  # noqa: PLC0415
+    from mlflow.tracking._tracking_service import utils as tracking_utils  # noqa: PLC0415
+
+    saved_env = {name: os.environ.get(name) for name in URI_VARIABLES}
+    saved = (tracking_utils._tracking_uri, registry_utils._registry_uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    os.environ["MLFLOW_REGISTRY_URI"] = uri
+    try:
+        yield
+    finally:
+        while mlflow.active_run():
+            mlflow.end_run()
+        tracking_utils._tracking_uri, registry_utils._registry_uri = saved
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class MlflowServer(Service):

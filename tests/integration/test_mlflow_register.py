@@ -9,7 +9,7 @@ import time
 import pytest
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow_registry import HISTORY_PREFIX
-from tests.helpers.mlflow_server import unique_name
+from tests.helpers.mlflow_server import unique_name, use_tracking_uri
 
 pytestmark = pytest.mark.services
 
@@ -26,17 +26,13 @@ def runs(mlflow_server):
     client = mlflow_server.client()
     experiment = client.create_experiment(unique_name("register"))
     estimator = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(mlflow_server.url)
     ids = {}
-    try:
+    with use_tracking_uri(mlflow_server.url):
         for label, accuracy in (("good", 0.95), ("better", 0.97), ("poor", 0.70)):
             with mlflow.start_run(experiment_id=experiment) as run:
                 mlflow.log_metric("accuracy", accuracy)
                 mlflow.sklearn.log_model(estimator, name="model", pip_requirements=["scikit-learn"])
             ids[label] = run.info.run_id
-    finally:
-        mlflow.set_tracking_uri(previous)
     return ids
 
 
