@@ -10,11 +10,15 @@ Enough of https://docs.github.com/rest for the real PyGithub (``Github(base_url=
 - ``GET /search/issues?q=`` with ``repo:``, ``is:issue|pr``, ``is:open|closed``, ``label:`` and quoted or
   bare words searched in title and body
 - commits: ``GET /repos/{o}/{r}/commits/{sha}``, ``GET|POST .../commits/{sha}/comments``
-- pulls: ``GET /repos/{o}/{r}/pulls/{n}`` for pull requests added with ``add_pull``
+- pulls: ``GET /repos/{o}/{r}/pulls/{n}`` for pull requests added with ``add_pull`` or opened by a client;
+  ``GET .../pulls`` with the ``state``, ``head`` (``owner:branch``) and ``base`` filters; ``POST .../pulls``
+  with 422 ``Validation Failed`` as GitHub words it (a missing field, a head or base branch that does not
+  exist, "A pull request already exists for owner:branch."). Branches resolve against the bare Git
+  repository given to ``add_repo(git_dir=...)``, or all exist when there is none.
 
 Errors as GitHub words them: 401 ``Bad credentials``; 404 ``Not Found``; 422 ``Validation Failed``
-with an ``errors`` list (unknown assignee, missing title, no such commit). To extend it (workflow
-runs, jobs, logs, pulls, repository_dispatch), add state to ``Repo`` and routes in ``__init__`` with
+with an ``errors`` list (unknown assignee, missing title, no such commit, a refused pull request). To
+extend it (workflow runs, jobs, logs, repository_dispatch), add state to ``Repo`` and routes in ``__init__`` with
 ``self.add_route`` - the base class records every request. ``FakeGitHubActions`` (below) adds GitHub
 Actions: workflows, runs, jobs, run and job logs behind the real API's redirect, compare, contents,
 ``workflow_dispatch`` and ``repository_dispatch``.
@@ -26,8 +30,10 @@ import base64
 import hashlib
 import io
 import shlex
+import subprocess
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .http_base import RecordingServer
 
@@ -48,6 +54,7 @@ class Repo:
     commits: dict[str, dict] = field(default_factory=dict)
     commit_comments: dict[str, list[dict]] = field(default_factory=dict)
     collaborators: set[str] = field(default_factory=set)
+    git_dir: Path | None = None  # a bare repository whose branches pull requests resolve against
 
     @property
     def full_name(self) -> str:
@@ -75,12 +82,26 @@ class FakeGitHub(RecordingServer):
         self.add_route("GET", r + r"/commits/(?P<sha>[0-9a-fA-F]{4,40})/comments", self._list_commit_comments)
         self.add_route("POST", r + r"/commits/(?P<sha>[0-9a-fA-F]{4,40})/comments", self._create_commit_comment)
         self.add_route("GET", r + r"/pulls/(?P<n>\d+)", self._get_pull)
+        self.add_route("GET", r + r"/pulls", self._list_pulls)
+        self.add_route("POST", r + r"/pulls", self._create_pull)
         self.add_route("GET", r"/search/issues", self._search_issues)
 
     # -- state set-up for tests ----------------------------------------------------------------
-    def add_repo(self, full_name: str, collaborators: tuple[str, ...] = ()) -> Repo:
+    def add_repo(
+        self,
+        full_name: str,
+        collaborators: tuple[str, ...] = (),
+        git_dir: Path | str | None = None,
+        default_branch: str = "main",
+    ) -> Repo:
         owner, name = full_name.split("/")
-        repo = Repo(owner, name, collaborators=set(collaborators) | {owner, self.user})
+        repo = Repo(
+            owner,
+            name,
+            default_branch,
+            collaborators=set(collaborators) | {owner, self.user},
+            git_dir=Path(git_dir) if git_dir else None,
+        )
         self.repos[full_name] = repo
         return repo
 
@@ -107,6 +128,12 @@ class FakeGitHub(RecordingServer):
     def issues(self, full_name: str, pulls: bool = False) -> list[dict]:
         return [i for i in self.repos[full_name].issues.values() if bool(i.get("pull")) == pulls]
 
+    def pulls(self, full_name: str) -> list[dict]:
+        """The repository's pull requests as the API renders them, oldest first."""
+        repo = self.repos[full_name]
+        with self.lock:
+            return [self._pull_json(repo, i) for i in self.issues(full_name, pulls=True)]
+
     def comments(self, full_name: str, number: int) -> list[dict]:
         return self.repos[full_name].comments.get(number, [])
 
@@ -128,7 +155,12 @@ class FakeGitHub(RecordingServer):
         err = {"resource": resource, "field": field_, "code": code}
         if message:
             err["message"] = message
-        return 422, {"message": "Validation Failed", "errors": [err], "documentation_url": DOCS, "status": "422"}
+        return FakeGitHub.validation_failed([err])
+
+    @staticmethod
+    def validation_failed(errors: list[dict]) -> tuple:
+        """422 with every error at once (a ``custom`` error has a message and no field), as GitHub answers."""
+        return 422, {"message": "Validation Failed", "errors": errors, "documentation_url": DOCS, "status": "422"}
 
     def _repo(self, m) -> Repo | None:
         return self.repos.get("%s/%s" % (m.group("owner"), m.group("repo")))
@@ -351,18 +383,89 @@ class FakeGitHub(RecordingServer):
         issue = repo.issues.get(n) if repo else None
         if not issue or not issue.get("pull"):
             return self.not_found("GET", "")
-        return 200, {
+        return 200, self._pull_json(repo, issue)
+
+    def _pull_json(self, repo: Repo, issue: dict) -> dict:
+        n, pull = issue["number"], issue["pull"]
+
+        def end(ref: str, sha: str) -> dict:
+            return {"ref": ref, "sha": sha, "label": "%s:%s" % (repo.owner, ref), "repo": self._repo_json(repo)}
+
+        return {
             "id": n + 9000,
             "number": n,
             "title": issue["title"],
+            "body": issue["body"],
             "state": issue["state"],
+            "draft": pull.get("draft", False),
+            "merged": False,
+            "user": self._user(self.user),
             "url": "%s/pulls/%d" % (self._base(repo), n),
             "html_url": "https://github.com/%s/pull/%d" % (repo.full_name, n),
             "issue_url": "%s/issues/%d" % (self._base(repo), n),
             "comments_url": "%s/issues/%d/comments" % (self._base(repo), n),
-            "head": {"ref": issue["pull"]["head"], "sha": "0" * 40},
-            "base": {"ref": issue["pull"]["base"], "sha": "1" * 40},
+            "head": end(pull["head"], pull.get("head_sha", "0" * 40)),
+            "base": end(pull["base"], pull.get("base_sha", "1" * 40)),
+            "created_at": NOW,
+            "updated_at": NOW,
         }
+
+    def _list_pulls(self, m, q, _b, _h):
+        repo = self._repo(m)
+        if not repo:
+            return self.not_found("GET", "")
+        state = q.get("state", ["open"])[0]
+        head, base = q.get("head", [None])[0], q.get("base", [None])[0]
+        items = [
+            self._pull_json(repo, i)
+            for i in sorted(self.issues(repo.full_name, pulls=True), key=lambda i: -i["number"])
+            if (state == "all" or i["state"] == state)
+            and (head is None or "%s:%s" % (repo.owner, i["pull"]["head"]) == head)
+            and (base is None or i["pull"]["base"] == base)
+        ]
+        return self._page(items, q, "%s/pulls" % self._base(repo))
+
+    def _branch_sha(self, repo: Repo, branch: str) -> str | None:
+        """The branch's commit on the repository's bare Git remote; any branch exists without one."""
+        if repo.git_dir is None:
+            return hashlib.sha1(branch.encode(), usedforsecurity=False).hexdigest()
+        p = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", "refs/heads/%s" % branch],
+            cwd=repo.git_dir,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return p.stdout.strip() if p.returncode == 0 else None
+
+    def _create_pull(self, m, _q, body, _h):
+        repo = self._repo(m)
+        if not repo:
+            return self.not_found("POST", "")
+        if not isinstance(body, dict):
+            return 400, {"message": "Problems parsing JSON", "documentation_url": DOCS, "status": "400"}
+        missing = [k for k in ("title", "head", "base") if not body.get(k) and not (k == "title" and body.get("issue"))]
+        if missing:
+            return self.validation_failed(
+                [{"resource": "PullRequest", "field": k, "code": "missing_field"} for k in missing]
+            )
+        head, base = body["head"].split(":", 1)[-1], body["base"]
+        shas = {"head": self._branch_sha(repo, head), "base": self._branch_sha(repo, base)}
+        unknown = [k for k, sha in shas.items() if sha is None]
+        if unknown:
+            return self.validation_failed([{"resource": "PullRequest", "field": k, "code": "invalid"} for k in unknown])
+        label = "%s:%s" % (repo.owner, head)
+        if any(
+            i["state"] == "open" and i["pull"]["head"] == head and i["pull"]["base"] == base
+            for i in self.issues(repo.full_name, pulls=True)
+        ):
+            message = "A pull request already exists for %s." % label
+            return self.validation_failed([{"resource": "PullRequest", "code": "custom", "message": message}])
+        n = self.add_pull(repo.full_name, body.get("title") or "", head, base)
+        issue = repo.issues[n]
+        issue["body"] = body.get("body") or ""
+        issue["pull"].update(head_sha=shas["head"], base_sha=shas["base"], draft=bool(body.get("draft", False)))
+        return 201, self._pull_json(repo, issue)
 
     def _search_issues(self, _m, q, _b, _h):
         query = q.get("q", [""])[0]

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from ansible_collections.mlops.hybrid.plugins.module_utils import gitops
-from tests.fakes.github_pulls import FakeGitHubPulls
+from tests.fakes.github import FakeGitHub
 from tests.helpers.gitrepo import GitRemote
 
 pytestmark = pytest.mark.services
@@ -265,8 +265,8 @@ def test_five_bumps_through_ansible_at_the_same_time(tmp_path, ansible):
 def test_pull_request_mode_opens_one_pull_request_and_is_idempotent(ansible, manifests):
     remote, clone = manifests
     head0 = remote.head()
-    with FakeGitHubPulls(token="gh-test-token") as gh:
-        gh.add_repository("mlops-hybrid/infra", remote.path)
+    with FakeGitHub(token="gh-test-token") as gh:
+        gh.add_repo("mlops-hybrid/infra", git_dir=remote.path)
         args = bump_args(
             clone,
             mode="pr",
