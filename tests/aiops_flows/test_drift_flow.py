@@ -127,6 +127,9 @@ def test_drift_at_each_urgency_takes_its_action(ansible, served, github, slack, 
     print("P1:", p1.task("Say what was done").res["msg"])
     a1 = p1.task("Collect the drift figures (MLflow and Prometheus, read-only)").res["assessment"]
     assert (a1["urgency"], a1["drift_type"], a1["action"]) == ("P1", "data drift", "issue")
+    # Every drifted feature is counted, not only the top ones the module lists.
+    drifted = int(prom.value("count(model_feature_psi%s >= 0.2)" % sel) or 0)
+    assert "(%d of 30 features at PSI >= 0.20)" % drifted in " ".join(a1["figures"]), (drifted, a1["figures"])
     (issue,) = github.issues(REPO_NAME)
     assert {"aiops", "ml", "drift", "P1"} <= set(issue["labels"])
     assert a1["hypothesis"][:60] in issue["body"] and "drift share" in issue["body"]

@@ -125,7 +125,7 @@ def _confidence(prom, sel, over):
 
 
 def serving_figures(prom, model_name, namespace=None, top_features=10, window="15m", traffic_hours=24, now=None):
-    """The online figures of one model, read from Prometheus."""
+    """The online figures of one model, read from Prometheus (``top_features=None``: every feature's PSI)."""
     sel = _selector(model_name, namespace)
     psi = sorted(
         ((labels.get("feature", "?"), v) for labels, v in prom.query("model_feature_psi%s" % sel) if not math.isnan(v)),
@@ -415,8 +415,11 @@ def collect_drift_context(
         raise InvalidInput("moderate_psi must be above 0 and at most psi_threshold")
     training = training_figures(mlflow_client, model_name, alias, version, windows, max_versions, now)
     prom = Prometheus(prometheus_url, timeout, headers=prometheus_headers)
-    serving = serving_figures(prom, model_name, namespace, top_features, confidence_window, traffic_hours, now)
+    # The assessment counts every feature (how many drifted, and their share of the importance);
+    # only the list returned is cut to the top ``top_features``.
+    serving = serving_figures(prom, model_name, namespace, None, confidence_window, traffic_hours, now)
     assessment = assess(training, serving, psi_threshold, moderate_psi, min_accuracy, min_feedback)
+    serving["feature_psi"] = serving["feature_psi"][:top_features]
     first = assessment["affected_features"][0] if assessment["affected_features"] else None
     rep = report_mod.validate(
         {
