@@ -98,6 +98,20 @@ def neutralize(text):
     return _MENTION.sub(lambda m: "`@%s`" % m.group(1), text)
 
 
+def headline(summary, limit=120):
+    """The first sentence of ``summary``, cut at a word boundary with an ellipsis past ``limit``."""
+    first = summary.strip().splitlines()[0] if summary.strip() else ""
+    sentence = re.split(r"(?<=[.!?])\s", first, maxsplit=1)[0]
+    if len(sentence) <= limit:
+        return sentence
+    return sentence[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "\u2026"
+
+
+def _code_span(text):
+    """Inline code: HTML is not interpreted there, so it only needs to stay one span on one line."""
+    return "`%s`" % " ".join(text.replace("`", "'").split())
+
+
 def _fence(text):
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     return "`" * max(3, longest + 1)
@@ -106,7 +120,7 @@ def _fence(text):
 def render_markdown(report, category, evidence=(), provider="offline", fallback=False, fingerprint=None, meta=None):
     """Markdown for GitHub (issues, comments); everything from the model or the logs is neutralised."""
     lines = [
-        "### %s: %s" % (category, neutralize(report["summary"].splitlines()[0][:200])),
+        "### %s: %s" % (category, neutralize(headline(report["summary"]))),
         "",
         "**Urgency:** %s | **Category:** `%s` | **Provider:** %s%s%s"
         % (
@@ -124,7 +138,7 @@ def render_markdown(report, category, evidence=(), provider="offline", fallback=
     ]
     for n, c in enumerate(report["root_causes"], 1):
         lines.append("%d. **%s** (confidence %.0f%%)" % (n, neutralize(c["cause"]), c["confidence"] * 100))
-        lines.append("   - Evidence: `%s`" % neutralize(c["evidence"]).replace("`", "'"))
+        lines.append("   - Evidence: %s" % _code_span(c["evidence"]))
         lines.append("   - Remediation: %s" % neutralize(c["remediation"]))
     if evidence:
         body = "\n".join(evidence)

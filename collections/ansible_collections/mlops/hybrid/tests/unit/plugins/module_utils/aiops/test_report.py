@@ -84,3 +84,25 @@ def test_prompt_fences_the_data_and_declares_it():
 )
 def test_template_choice(category, ctx, template):
     assert prompts.choose_template(category, "auto", ctx) == template
+
+
+@pytest.mark.parametrize(
+    ("summary", "expected"),
+    [
+        ("Data drift. Figures: share 1.00.", "Data drift."),
+        ("x" * 50 + " " + "y" * 100, "x" * 50 + "\u2026"),
+        ("", ""),
+    ],
+)
+def test_headline_is_the_first_sentence_cut_at_a_word(summary, expected):
+    assert report.headline(summary) == expected
+
+
+def test_evidence_is_one_literal_code_span():
+    rep = report.validate(
+        dict(GOOD, root_causes=[dict(GOOD["root_causes"][0], evidence="PSI >= 0.20 `x`\n<b>@team</b>")])
+    )
+    md = report.render_markdown(rep, "k8s_oom")
+    (line,) = [x for x in md.splitlines() if "Evidence:" in x]
+    # Inside a code span HTML and mentions are inert: shown as written, never as entities.
+    assert line == "   - Evidence: `PSI >= 0.20 'x' <b>@team</b>`"
