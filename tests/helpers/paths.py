@@ -8,8 +8,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 COLLECTION = REPO / "collections" / "ansible_collections" / "mlops" / "hybrid"
-SHARED = REPO.parent / "shared"
-UPSTREAM = SHARED / "upstream"
+# Upstream files the tests read (CRDs, ArgoCD's install.yaml, Helm chart archives), vendored with
+# their checksums: see tests/upstream/README.md.
+UPSTREAM = REPO / "tests" / "upstream"
 VENV_BIN = Path(sys.executable).parent
 ANSIBLE_CFG = REPO / "ansible.cfg"
 SANDBOX_INVENTORY = REPO / "inventories" / "sandbox"
