@@ -38,15 +38,36 @@ spec:
       - name: kserve-container
         image: ghcr.io/mlops-hybrid/model:0.1.0
 """
+VALUES = """\
+# Values of the app-of-apps chart.
+repoURL: ""
+
+# The project's images; an Application is rendered once its image has a digest.
+images:
+  model:
+    repository: ghcr.io/mlops-hybrid/model  # pushed by the model pipeline
+    tag: ""
+    digest: ""
+  bridge:
+    repository: ghcr.io/mlops-hybrid/bridge
+    tag: ""
+    digest: ""
+"""
 KPATH = "gitops/models/breast-cancer/kustomization.yaml"
 IPATH = "gitops/models/breast-cancer/inferenceservice.yaml"
+VPATH = "gitops/apps/values.yaml"
 
 
 @pytest.fixture
 def manifests(tmp_path):
     remote = GitRemote.create(
         tmp_path / "manifests.git",
-        {KPATH: KUSTOMIZATION, IPATH: ISVC, "gitops/platform/cm.yaml": "apiVersion: v1\nkind: ConfigMap\n"},
+        {
+            KPATH: KUSTOMIZATION,
+            IPATH: ISVC,
+            VPATH: VALUES,
+            "gitops/platform/cm.yaml": "apiVersion: v1\nkind: ConfigMap\n",
+        },
     )
     return remote, remote.clone("ci")
 
@@ -90,6 +111,49 @@ def test_check_then_bump_then_unchanged(ansible, manifests):
     assert not check_again.changed
 
 
+def test_helm_values_image_map_check_bump_unchanged_then_a_tag_alone_clears_the_digest(ansible, manifests):
+    remote, clone = manifests
+    head0 = remote.head()
+    args = bump_args(
+        clone, paths=[VPATH], app="bridge", image="ghcr.io/mlops-hybrid/bridge", tag="0.1.0-5e5e", digest=DIGEST
+    )
+
+    check = ansible.module("mlops.hybrid.gitops_bump", args, check=True, diff=True)
+    assert not check.failed, check.res.get("msg")
+    assert check.changed and check.res["commit"] is None and check.res["pushed"] is False
+    assert '+    tag: "0.1.0-5e5e"' in check.res["_stdout"] and '+    digest: "%s"' % DIGEST in check.res["_stdout"]
+    assert remote.head() == head0 and clone.read(VPATH) == VALUES
+
+    first = ansible.module("mlops.hybrid.gitops_bump", args)
+    assert not first.failed, first.res.get("msg")
+    assert first.changed and first.res["pushed"] and first.res["files"] == [VPATH]
+    assert first.res["old"] == "none" and first.res["new"] == "0.1.0-5e5e@sha256:5e5e5e5e5e5e"
+    assert first.res["changes"] == [
+        {
+            "path": VPATH,
+            "location": "images.bridge (repository: ghcr.io/mlops-hybrid/bridge)",
+            "before": "none",
+            "after": "0.1.0-5e5e@sha256:5e5e5e5e5e5e",
+        }
+    ]
+    pinned = VALUES.replace(
+        'bridge\n    tag: ""\n    digest: ""\n', 'bridge\n    tag: "0.1.0-5e5e"\n    digest: "%s"\n' % DIGEST
+    )
+    assert pinned != VALUES and remote.show(VPATH) == pinned  # the comments and the model's map are kept
+    assert remote.log()[0].subject == (
+        "build: update bridge image ghcr.io/mlops-hybrid/bridge from none to 0.1.0-5e5e@sha256:5e5e5e5e5e5e"
+    )
+
+    for check_mode in (False, True):
+        again = ansible.module("mlops.hybrid.gitops_bump", args, check=check_mode)
+        assert not again.failed and not again.changed and again.res["pushed"] is False
+    assert remote.head() == first.res["commit"]
+
+    retag = ansible.module("mlops.hybrid.gitops_bump", {**args, "tag": "0.2.0", "digest": None})
+    assert not retag.failed and retag.changed, retag.res.get("msg")
+    assert remote.show(VPATH) == VALUES.replace('bridge\n    tag: ""', 'bridge\n    tag: "0.2.0"')
+
+
 def test_inferenceservice_image_author_and_message_template(ansible, manifests):
     remote, clone = manifests
     r = ansible.module(
@@ -120,7 +184,9 @@ def test_inferenceservice_image_author_and_message_template(ansible, manifests):
         ({"tag": "-rc1"}, "tag '-rc1' is malformed"),
         ({"tag": None, "digest": "sha256:1234"}, "digest 'sha256:1234' is malformed"),
         ({"paths": ["../../etc/passwd"]}, "is outside the repository"),
-        ({"paths": ["gitops/platform/cm.yaml"]}, "unknown kind (ConfigMap)"),
+        ({"paths": ["gitops/platform/cm.yaml"]}, "unknown kind (ConfigMap) and holds no image map"),
+        ({"paths": [VPATH], "image": "ghcr.io/mlops-hybrid/other"}, "or an image map's repository"),
+        ({"paths": [VPATH], "digest": "sha256:" + "0" * 63}, "digest 'sha256:"),
         ({"paths": ["gitops/models/absent.yaml"]}, "does not exist on"),
         ({"commit_message": "bump {application}"}, "unknown field"),
         ({"mode": "pr"}, "missing: github_repository"),

@@ -249,7 +249,7 @@ class Repo:
         if not any(e.matches for e in edits):
             raise InvalidInput(
                 "image %s is in none of %s: check the image name (kustomization images[].name or newName, "
-                "or a container image)" % (self.b.image, ", ".join(self.b.paths))
+                "a container image, or an image map's repository)" % (self.b.image, ", ".join(self.b.paths))
             )
         return edits
 

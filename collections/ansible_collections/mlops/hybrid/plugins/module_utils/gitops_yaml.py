@@ -5,7 +5,11 @@
 Supported documents: a kustomization's ``images:`` entries (``newTag`` / ``digest``), and the
 container ``image`` fields of an InferenceService (predictor, transformer, explainer) or of a
 Deployment, StatefulSet or DaemonSet (containers and initContainers). Other documents of a
-multi-document file pass through untouched; a file with none of these kinds is refused.
+multi-document file pass through untouched.
+
+A file with none of these kinds (a Helm chart's values, say) is edited where it holds Helm-style
+image maps: mappings with a ``repository`` (and optionally a ``registry`` in front of it), whose
+``tag`` and ``digest`` are set. A file with neither is refused.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ except ImportError as e:  # pragma: no cover - reported by the module with missi
     HAS_RUAMEL = False
     RUAMEL_IMPORT_ERROR = e
 
-__all__ = ["HAS_RUAMEL", "WORKLOAD_KINDS", "Change", "FileEdit", "edit_text", "target_versions"]
+__all__ = ["HAS_RUAMEL", "WORKLOAD_KINDS", "Change", "FileEdit", "edit_text", "image_maps", "target_versions"]
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 SUPPORTED_KINDS = ("Kustomization", "InferenceService", *WORKLOAD_KINDS)
@@ -166,7 +170,48 @@ def _edit_kustomization(doc, path, image, tag, digest, changes):
 
 
 def _opt_str(value):
-    return None if value is None else str(value)
+    """A tag or digest as text; an absent, null or empty one is None."""
+    return None if value is None or value == "" else str(value)
+
+
+def image_maps(node, where: str = ""):
+    """Every Helm-style image map below ``node``: ``(location, name, mapping)``, depth first.
+
+    An image map is a mapping whose ``repository`` is a string; its name is ``registry/repository``
+    when it has a ``registry`` string too (the Bitnami layout), else the repository.
+    """
+    if hasattr(node, "items"):
+        repository = node.get("repository")
+        if isinstance(repository, str) and repository:
+            registry = node.get("registry")
+            name = "%s/%s" % (registry, repository) if isinstance(registry, str) and registry else repository
+            yield where or "(top level)", name, node
+        for key, value in node.items():
+            yield from image_maps(value, "%s.%s" % (where, key) if where else str(key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from image_maps(value, "%s[%d]" % (where, index))
+
+
+def _set_scalar(mapping, key, value):
+    """``mapping[key] = value``, quoted as the old value was; a missing key is appended."""
+    mapping[key] = _same_type(mapping[key], value) if key in mapping else value
+
+
+def _edit_image_maps(doc, path, image, tag, digest, changes):
+    for where, name, mapping in image_maps(doc):
+        if name != image:
+            continue
+        old = ImageRef(image, _opt_str(mapping.get("tag")), _opt_str(mapping.get("digest")))
+        new = target_versions(old, tag, digest)
+        before = old.version if old.tag or old.digest else "none"
+        changes.append(Change(path, "%s (repository: %s)" % (where, mapping["repository"]), before, new.version))
+        if new.tag != old.tag:
+            _set_scalar(mapping, "tag", new.tag)
+        if new.digest != old.digest:
+            # Values keep their keys (a chart reads ``digest: ""`` as "not pinned"): clear, never delete.
+            if new.digest is not None or "digest" in mapping:
+                _set_scalar(mapping, "digest", new.digest or "")
 
 
 def _containers(doc, kind):
@@ -203,13 +248,17 @@ def edit_text(text: str, path: str, image: str, tag: str | None, digest: str | N
     """Point every reference to ``image`` in ``text`` at ``tag`` / ``digest``; a :class:`FileEdit`."""
     y, docs = _load(text, path)
     kinds = [_kind(d, path) for d in docs]
-    if not any(kinds):
-        found = sorted({str(d.get("kind")) for d in docs if hasattr(d, "get")}) or ["no YAML mapping"]
-        raise InvalidInput(
-            "%s is of an unknown kind (%s): gitops_bump edits a kustomization's images, an InferenceService "
-            "or a Deployment, StatefulSet or DaemonSet" % (path, ", ".join(found))
-        )
     changes: list[Change] = []
+    if not any(kinds):
+        if not any(True for d in docs for _m in image_maps(d)):
+            found = sorted({str(d.get("kind")) for d in docs if hasattr(d, "get")}) or ["no YAML mapping"]
+            raise InvalidInput(
+                "%s is of an unknown kind (%s) and holds no image map (repository, tag, digest): gitops_bump "
+                "edits a kustomization's images, an InferenceService, a Deployment, StatefulSet or DaemonSet, "
+                "or the image maps of a Helm values file" % (path, ", ".join(found))
+            )
+        for doc in docs:
+            _edit_image_maps(doc, path, image, tag, digest, changes)
     for doc, kind in zip(docs, kinds, strict=True):
         if kind == "Kustomization":
             _edit_kustomization(doc, path, image, tag, digest, changes)

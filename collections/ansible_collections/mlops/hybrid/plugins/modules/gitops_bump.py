@@ -14,14 +14,19 @@ description:
     C(images) entry (C(newTag) and/or C(digest)) or the container C(image) of an InferenceService,
     Deployment, StatefulSet or DaemonSet - with round-trip YAML that keeps comments, key order and
     quoting.
+  - A file of none of those kinds, such as the values of a Helm chart, is edited where it holds
+    Helm-style image maps - mappings whose C(repository) (after C(registry)/ when the map has a
+    C(registry)) is O(image) - by setting their C(tag) and C(digest) keys (added when missing).
   - The commit is built on the tip of the remote branch without touching the clone's work tree,
     then pushed. A push rejected because someone else pushed first is re-applied on the new tip
     and pushed again, up to O(push_retries) times.
   - With O(mode=pr) the commit goes to a branch of its own and a pull request is opened through
     PyGithub; an identical open pull request makes the task a no-op.
-  - A new tag without a digest removes a stale digest, which would otherwise keep the old image.
+  - A new tag without a digest removes a stale digest, which would otherwise keep the old image (an
+    image map keeps its C(digest) key, emptied).
   - Bad input (an image in none of the files, a malformed image reference, tag or digest, a path
-    outside the repository, a file of an unknown kind) fails and leaves the repository untouched.
+    outside the repository, a file of an unknown kind holding no image map) fails and leaves the
+    repository untouched.
 author:
   - mlops.hybrid maintainers (@mlops-hybrid)
 requirements:
@@ -140,6 +145,15 @@ EXAMPLES = r"""
     tag: "{{ image_tag }}"
     digest: "{{ image_digest }}"
     source_revision: "{{ lookup('ansible.builtin.env', 'GITHUB_SHA') }}"
+
+- name: Pin the bridge image in the values of the app-of-apps chart (images.bridge.tag and .digest)
+  mlops.hybrid.gitops_bump:
+    repo_path: "{{ playbook_dir }}/.."
+    paths: [gitops/apps/values.yaml]
+    app: bridge
+    image: ghcr.io/owner/bridge
+    tag: "{{ image_tag }}"
+    digest: "{{ image_digest }}"
 
 - name: Propose the bump as a pull request on a protected branch
   mlops.hybrid.gitops_bump:

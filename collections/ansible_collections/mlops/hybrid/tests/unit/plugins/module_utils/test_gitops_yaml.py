@@ -145,9 +145,111 @@ def test_an_image_that_is_not_there_matches_nothing():
         ("apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n", "unknown kind (ConfigMap)"),
         ("- just\n- a list\n", "unknown kind (no YAML mapping)"),
         ("kind: Deployment\n  bad: [indent\n", "not valid YAML"),
+        ("replicas: 1\nimage: {tag: v1}\n", "unknown kind (None) and holds no image map"),
     ],
 )
 def test_unknown_or_broken_files_are_refused(text, message):
     with pytest.raises(InvalidInput) as e:
         edit_text(text, "x.yaml", IMAGE, "1", None)
     assert message in e.value.msg and "x.yaml" in e.value.msg
+
+
+VALUES = (
+    """\
+# Values of an app-of-apps chart.
+repoURL: ""
+
+# Pinned by the pipelines.
+images:
+  model:
+    repository: ghcr.io/owner/model  # where the pipeline pushes
+    tag: ""
+    digest: ""
+  bridge:
+    repository: ghcr.io/owner/bridge
+    tag: "0.1.0"
+    digest: "%s"
+"""
+    % OLD_DIGEST
+)
+
+
+def test_values_image_map_gets_tag_and_digest_and_keeps_comments():
+    edit = edit_text(VALUES, "apps/values.yaml", IMAGE, "v3-abc", DIGEST)
+    assert changed_lines(VALUES, edit.after) == [
+        ('    tag: ""', '    tag: "v3-abc"'),
+        ('    digest: ""', '    digest: "%s"' % DIGEST),
+    ]
+    assert len(edit.after.splitlines()) == len(VALUES.splitlines())
+    assert [c.as_dict() for c in edit.matches] == [
+        {
+            "path": "apps/values.yaml",
+            "location": "images.model (repository: ghcr.io/owner/model)",
+            "before": "none",
+            "after": "v3-abc@sha256:abababababab",
+        }
+    ]
+
+
+def test_values_a_new_tag_without_digest_clears_the_stale_digest_but_keeps_the_key():
+    edit = edit_text(VALUES, "values.yaml", "ghcr.io/owner/bridge", "0.2.0", None)
+    doc = YAML(typ="safe").load(edit.after)
+    assert doc["images"]["bridge"] == {"repository": "ghcr.io/owner/bridge", "tag": "0.2.0", "digest": ""}
+    assert doc["images"]["model"] == {"repository": IMAGE, "tag": "", "digest": ""}
+    assert edit.matches[0].before == "0.1.0@sha256:cdcdcdcdcdcd" and edit.matches[0].after == "0.2.0"
+
+
+def test_values_a_digest_alone_keeps_the_tag():
+    edit = edit_text(VALUES, "values.yaml", "ghcr.io/owner/bridge", None, DIGEST)
+    assert changed_lines(VALUES, edit.after) == [('    digest: "%s"' % OLD_DIGEST, '    digest: "%s"' % DIGEST)]
+
+
+def test_values_the_same_version_is_no_change():
+    edit = edit_text(VALUES, "values.yaml", "ghcr.io/owner/bridge", "0.1.0", OLD_DIGEST)
+    assert not edit.changed and edit.after == VALUES
+    assert edit.matches and not edit.matches[0].changed
+
+
+@pytest.mark.parametrize(
+    ("text", "image", "tag", "expected"),
+    [
+        # Bitnami layout: the registry in front of the repository is part of the name.
+        (
+            "image:\n  registry: ghcr.io\n  repository: owner/model\n  tag: v1\n",
+            IMAGE,
+            "v2",
+            "image:\n  registry: ghcr.io\n  repository: owner/model\n  tag: v2\n",
+        ),
+        ("image:\n  registry: ghcr.io\n  repository: owner/model\n  tag: v1\n", "owner/model", "v2", None),
+        # A map in a list; a missing tag key is added.
+        (
+            "sidecars:\n  - name: a\n    image:\n      repository: ghcr.io/owner/model\n",
+            IMAGE,
+            "v2",
+            "sidecars:\n  - name: a\n    image:\n      repository: ghcr.io/owner/model\n      tag: v2\n",
+        ),
+        # An unquoted numeric tag is read as text, and a new one is written so that it stays text.
+        (
+            "image: {repository: ghcr.io/owner/model, tag: 1.1}\n",
+            IMAGE,
+            "2",
+            "image: {repository: ghcr.io/owner/model, tag: '2'}\n",
+        ),
+    ],
+)
+def test_values_image_maps_in_other_layouts(text, image, tag, expected):
+    edit = edit_text(text, "values.yaml", image, tag, None)
+    if expected is None:
+        assert edit.matches == [] and edit.after == text
+    else:
+        assert edit.after == expected
+
+
+def test_values_holding_other_images_only_match_nothing():
+    assert edit_text(VALUES, "values.yaml", "ghcr.io/owner/other", "1", None).matches == []
+
+
+def test_a_kind_of_its_own_wins_over_image_maps():
+    text = "kind: Kustomization\nimages:\n  - name: x\n    newTag: v1\nextra:\n  repository: ghcr.io/owner/model\n"
+    edit = edit_text(text, "kustomization.yaml", IMAGE, "v2", None)
+    assert edit.matches == [] and edit.after == text
