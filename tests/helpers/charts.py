@@ -1,234 +1,175 @@
-"""What the tests know of the Helm charts the tree installs (they cannot be downloaded here).
+"""Helm charts rendered offline from their archives, as ArgoCD's repo server renders them.
 
-For each pinned chart: the value keys the tree may set, with their types (a key not listed is an
-error, so a typo such as ``prometheusSpec.retension`` fails), and the workloads the chart runs,
-with the value paths of their requests and placement, for the memory budget. Kubernetes-typed
-values (resources, affinity, tolerations) are checked against the core schemas.
+    chart = load_chart(archive)                       # helm_python.Chart, cached per archive
+    objs = render_chart(chart, values, release="kps", namespace="monitoring", cluster=CLUSTER)
+    unknown_values(chart, values)                     # ["prometheus.prometheusSpec.retension", ...]
 
-The keys come from each chart's values.yaml at the pinned version; extend a table only after
-checking the key there.
+The Helm v4 SDK (``helm-python-sdk``) does the rendering: ``helm template`` with the release
+name, the namespace, the Kubernetes version and the API versions of the cluster, CRDs of the
+charts' ``crds/`` directories included (ArgoCD passes ``--include-crds``). The pinned archives are
+vendored in ``tests/upstream/charts/`` (see its README); a chart the tree names that is not there
+is an error, not a skip.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+import json
+import re
+import tarfile
+from pathlib import Path
 from typing import Any
 
-from .k8s_schema import RESOURCE_NAMES_SCHEMA, core_definition
+import yaml
 
-__all__ = ["CHARTS", "ChartInfo", "Component", "chart_key", "values_schema"]
+from .k8s_schema import YamlLoader
+from .paths import UPSTREAM
 
-BOOL = {"type": "boolean"}
-STR = {"type": "string"}
-INT = {"type": "integer"}
-STR_LIST = {"type": "array", "items": STR}
-ANY_OBJECT = {"type": "object"}  # free-form by the chart's own design (configs, ini files)
-STR_MAP = {"type": "object", "additionalProperties": STR}
+__all__ = [
+    "CHARTS_DIR",
+    "ChartError",
+    "chart_archive",
+    "chart_defaults",
+    "load_chart",
+    "render_chart",
+    "split_manifests",
+    "unknown_values",
+]
 
-
-def k8s(name: str) -> dict[str, Any]:
-    return core_definition("io.k8s.api.core.v1." + name)
-
-
-def k8s_list(name: str) -> dict[str, Any]:
-    return {"type": "array", "items": k8s(name)}
-
-
-RESOURCES = {"allOf": [k8s("ResourceRequirements"), RESOURCE_NAMES_SCHEMA]}
-AFFINITY = k8s("Affinity")
-TOLERATIONS = k8s_list("Toleration")
-PLACEMENT = {"nodeSelector": STR_MAP, "affinity": AFFINITY, "tolerations": TOLERATIONS}
-
-
-def values_schema(tree: Any) -> dict[str, Any]:
-    """A strict JSON schema from a nested dict of known keys whose leaves are JSON schemas."""
-    if isinstance(tree, dict) and not any(k in tree for k in ("type", "$ref", "enum", "allOf")):
-        return {
-            "type": "object",
-            "properties": {k: values_schema(v) for k, v in tree.items()},
-            "additionalProperties": False,
-        }
-    return tree
-
-
-@dataclass(frozen=True)
-class Component:
-    """A workload of a chart: where its values put requests and placement (dotted value paths)."""
-
-    name: str
-    prefix: str  # value path holding resources / nodeSelector / affinity ("" for the top level)
-    replicas: str | None = None  # value path of the replica count, None when always 1
-    daemonset: bool = False  # one pod on every node
-    sidecars: tuple[tuple[str, int], ...] = ()  # (value path of the resources, how many containers)
-
-    def path(self, key: str) -> str:
-        return "%s.%s" % (self.prefix, key) if self.prefix else key
-
-
-@dataclass(frozen=True)
-class ChartInfo:
-    repo: str
-    chart: str
-    version: str
-    keys: dict[str, Any]
-    components: tuple[Component, ...] = field(default=())
-
-    @property
-    def schema(self) -> dict[str, Any]:
-        return values_schema(self.keys)
-
-
-def chart_key(repo: str, chart: str) -> tuple[str, str]:
-    return repo.removeprefix("oci://").rstrip("/"), chart
-
-
-_CERT_MANAGER = ChartInfo(
-    repo="https://charts.jetstack.io",
-    chart="cert-manager",
-    version="v1.19.4",
-    keys={
-        "crds": {"enabled": BOOL, "keep": BOOL},
-        "global": {"leaderElection": {"namespace": STR}, "priorityClassName": STR},
-        "replicaCount": INT,
-        **PLACEMENT,
-        "resources": RESOURCES,
-        "prometheus": {"enabled": BOOL, "servicemonitor": {"enabled": BOOL}},
-        "webhook": {"replicaCount": INT, "resources": RESOURCES, **PLACEMENT},
-        "cainjector": {"enabled": BOOL, "replicaCount": INT, "resources": RESOURCES, **PLACEMENT},
-        "startupapicheck": {"enabled": BOOL, "resources": RESOURCES, **PLACEMENT},
-    },
-    components=(
-        Component("cert-manager controller", "", replicas="replicaCount"),
-        Component("cert-manager webhook", "webhook", replicas="webhook.replicaCount"),
-        Component("cert-manager cainjector", "cainjector", replicas="cainjector.replicaCount"),
-    ),
-)
-
-_KSERVE_CRD = ChartInfo(repo="ghcr.io/kserve/charts", chart="kserve-crd", version="v0.20.0", keys={})
-
-_KSERVE = ChartInfo(
-    repo="ghcr.io/kserve/charts",
-    chart="kserve-resources",
-    version="v0.20.0",
-    keys={
-        "kserve": {
-            "controller": {
-                "deploymentMode": {"enum": ["Standard", "Knative"]},
-                "gateway": {
-                    "domain": STR,
-                    "disableIngressCreation": BOOL,
-                    "disableIstioVirtualHost": BOOL,
-                    "urlScheme": STR,
-                },
-                "resources": RESOURCES,
-                **PLACEMENT,
-            },
-            "metricsaggregator": {
-                "enableMetricAggregation": {"enum": ["true", "false"]},
-                "enablePrometheusScraping": {"enum": ["true", "false"]},
-            },
-        }
-    },
-    components=(Component("KServe controller", "kserve.controller"),),
-)
-
-_PROM_SPEC = {
-    **PLACEMENT,
-    "resources": RESOURCES,
-    "retention": {"type": "string", "pattern": r"^[0-9]+(ms|s|m|h|d|w|y)$"},
-    "retentionSize": {"type": "string", "pattern": r"^[0-9]+(B|KB|MB|GB|TB|PB|EB)$"},
-    "scrapeInterval": STR,
-    "evaluationInterval": STR,
-    "ruleSelectorNilUsesHelmValues": BOOL,
-    "serviceMonitorSelectorNilUsesHelmValues": BOOL,
-    "podMonitorSelectorNilUsesHelmValues": BOOL,
-    "probeSelectorNilUsesHelmValues": BOOL,
-    "storageSpec": {"volumeClaimTemplate": {"spec": k8s("PersistentVolumeClaimSpec")}},
+CHARTS_DIR = UPSTREAM / "charts"
+# Where each chart the tree installs is published; the archive name is <chart>-<version>.tgz.
+PUBLISHERS = {
+    "https://charts.jetstack.io": {"cert-manager"},
+    "ghcr.io/kserve/charts": {"kserve-crd", "kserve-resources"},
+    "https://prometheus-community.github.io/helm-charts": {"kube-prometheus-stack"},
 }
-_AM_SPEC = {
-    **PLACEMENT,
-    "resources": RESOURCES,
-    "retention": {"type": "string", "pattern": r"^[0-9]+(ms|s|m|h)$"},
-    "secrets": STR_LIST,
-    "storage": {"volumeClaimTemplate": {"spec": k8s("PersistentVolumeClaimSpec")}},
-}
-_DEFAULT_RULE_GROUPS = (
-    "alertmanager etcd configReloaders general k8sContainerCpuUsageSecondsTotal k8sContainerMemoryCache "
-    "k8sContainerMemoryRss k8sContainerMemorySwap k8sContainerResource k8sContainerMemoryWorkingSetBytes "
-    "k8sPodOwner kubeApiserverAvailability kubeApiserverBurnrate kubeApiserverHistogram kubeApiserverSlos "
-    "kubeControllerManager kubelet kubeProxy kubePrometheusGeneral kubePrometheusNodeRecording kubernetesApps "
-    "kubernetesResources kubernetesStorage kubernetesSystem kubeSchedulerAlerting kubeSchedulerRecording "
-    "kubeStateMetrics network node nodeExporterAlerting nodeExporterRecording prometheus prometheusOperator windows"
-).split()
+# Helm's own separator regex (pkg/release/util/manifest.go, SplitManifests).
+_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
 
-_KUBE_PROMETHEUS_STACK = ChartInfo(
-    repo="https://prometheus-community.github.io/helm-charts",
-    chart="kube-prometheus-stack",
-    version="88.2.0",
-    keys={
-        "fullnameOverride": STR,
-        "crds": {"enabled": BOOL},
-        "defaultRules": {
-            "create": BOOL,
-            "rules": {name: BOOL for name in _DEFAULT_RULE_GROUPS},
-            "disabled": {"type": "object", "additionalProperties": BOOL},
-        },
-        "kubeControllerManager": {"enabled": BOOL},
-        "kubeScheduler": {"enabled": BOOL},
-        "kubeProxy": {"enabled": BOOL},
-        "kubeEtcd": {"enabled": BOOL},
-        "kubelet": {"enabled": BOOL},
-        "coreDns": {"enabled": BOOL},
-        "kubeApiServer": {"enabled": BOOL},
-        "prometheusOperator": {
-            "admissionWebhooks": {"enabled": BOOL, "certManager": {"enabled": BOOL}},
-            "resources": RESOURCES,
-            **PLACEMENT,
-            "prometheusConfigReloader": {"resources": RESOURCES},
-        },
-        "prometheus": {"enabled": BOOL, "prometheusSpec": _PROM_SPEC},
-        "alertmanager": {"enabled": BOOL, "alertmanagerSpec": _AM_SPEC, "config": ANY_OBJECT},
-        "grafana": {
-            "enabled": BOOL,
-            **PLACEMENT,
-            "resources": RESOURCES,
-            "admin": {"existingSecret": STR, "userKey": STR, "passwordKey": STR},
-            "persistence": {"enabled": BOOL},
-            "sidecar": {
-                "resources": RESOURCES,
-                "dashboards": {
-                    "enabled": BOOL,
-                    "label": STR,
-                    "labelValue": STR,
-                    "searchNamespace": STR,
-                    "folderAnnotation": STR,
-                    "provider": {"foldersFromFilesStructure": BOOL},
-                },
-                "datasources": {"enabled": BOOL},
-            },
-        },
-        "kube-state-metrics": {**PLACEMENT, "resources": RESOURCES},
-        "prometheus-node-exporter": {**PLACEMENT, "resources": RESOURCES},
-    },
-    components=(
-        Component("Prometheus Operator", "prometheusOperator"),
-        Component(
-            "Prometheus",
-            "prometheus.prometheusSpec",
-            sidecars=(("prometheusOperator.prometheusConfigReloader.resources", 1),),
-        ),
-        Component(
-            "Alertmanager",
-            "alertmanager.alertmanagerSpec",
-            sidecars=(("prometheusOperator.prometheusConfigReloader.resources", 1),),
-        ),
-        # Two sidecars by default in this chart: dashboards and datasources.
-        Component("Grafana", "grafana", sidecars=(("grafana.sidecar.resources", 2),)),
-        Component("kube-state-metrics", "kube-state-metrics"),
-        Component("node-exporter", "prometheus-node-exporter", daemonset=True),
-    ),
-)
 
-CHARTS: dict[tuple[str, str], ChartInfo] = {
-    chart_key(c.repo, c.chart): c for c in (_CERT_MANAGER, _KSERVE_CRD, _KSERVE, _KUBE_PROMETHEUS_STACK)
-}
+class ChartError(RuntimeError):
+    pass
+
+
+def chart_archive(repo: str, chart: str, version: str) -> Path:
+    """The vendored archive of ``chart`` at ``version`` from ``repo``."""
+    repo = repo.removeprefix("oci://").rstrip("/")
+    if chart not in PUBLISHERS.get(repo, set()):
+        raise ChartError("chart %s from %s is not one the platform pins (tests/upstream/README.md)" % (chart, repo))
+    path = CHARTS_DIR / ("%s-%s.tgz" % (chart, version))
+    if not path.is_file():
+        have = sorted(p.name for p in CHARTS_DIR.glob("%s-*.tgz" % chart))
+        raise ChartError(
+            "%s %s is not vendored in %s (have %s): scripts/refresh-upstream.sh" % (chart, version, CHARTS_DIR, have)
+        )
+    return path
+
+
+@functools.cache
+def load_chart(path: Path):  # -> helm_python.Chart
+    from helm_python import Chart  # noqa: PLC0415 - a test dependency, imported where used
+
+    return Chart.load(str(path))
+
+
+def split_manifests(text: str) -> list[dict[str, Any]]:
+    """Objects of one rendered template, split as Helm splits them."""
+    out = []
+    for part in _SEPARATOR.split(text):
+        if part.strip():
+            doc = yaml.load(part, Loader=YamlLoader)  # noqa: S506 - a safe loader (k8s_schema)
+            if isinstance(doc, dict) and doc:
+                out.append(doc)
+    return out
+
+
+def render_chart(
+    chart,
+    values: dict[str, Any],
+    *,
+    release: str,
+    namespace: str,
+    kube_version: str,
+    api_versions: list[str],
+    include_crds: bool = True,
+) -> list[tuple[str, dict[str, Any]]]:
+    """``helm template --include-crds`` of ``chart`` with ``values``: (template path, object) pairs."""
+    from helm_python import HelmError, _native  # noqa: PLC0415
+
+    # Chart.render() has no options for the cluster's version and API versions; the SDK's native
+    # call takes them (the same JSON options as its lint call: kube_version, api_versions).
+    opts = {"name": release, "namespace": namespace, "kube_version": kube_version, "api_versions": api_versions}
+    try:
+        rendered = json.loads(_native.call_string("helm_render", chart._raw(), json.dumps(values), json.dumps(opts)))
+    except HelmError as e:
+        raise ChartError("%s %s does not render: %s" % (chart.name, chart.version, e)) from e
+    out: list[tuple[str, dict[str, Any]]] = []
+    if include_crds:
+        for crd in chart.crds:
+            out.extend((crd["filename"], o) for o in split_manifests(crd["data"]))
+    for name, text in sorted(rendered.items()):
+        if name.endswith("NOTES.txt") or not name.endswith((".yaml", ".yml", ".json")):
+            continue
+        out.extend((name, o) for o in split_manifests(text))
+    return out
+
+
+def _walk_unknown(given: Any, default: Any, path: str, out: list[str]) -> None:
+    if not isinstance(given, dict):
+        return
+    if not isinstance(default, dict) or not default:
+        return  # a free-form map in the chart (resources: {}, nodeSelector: {}, config: {}...)
+    for key, value in given.items():
+        where = "%s.%s" % (path, key) if path else str(key)
+        if key not in default:
+            out.append(where)
+        else:
+            _walk_unknown(value, default[key], where, out)
+
+
+def _with_nulls(base: Any, over: Any) -> Any:
+    """Maps merged key by key, keeping keys whose value is null (Helm's coalescing drops them,
+    but a key a chart documents as ``key: null`` or ``key: ~`` is still a key it reads)."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for key, value in over.items():
+            out[key] = _with_nulls(base.get(key), value) if key in base else value
+        return out
+    return over if over is not None else base
+
+
+def _archive_defaults(path: Path) -> dict[str, Any]:
+    """values.yaml of a chart archive with its subcharts' under their names (recursively)."""
+    with tarfile.open(path) as tar:
+        files = {m.name: m for m in tar.getmembers() if m.isfile()}
+
+        def read(name: str) -> Any:
+            return yaml.safe_load(tar.extractfile(files[name]).read()) if name in files else None
+
+        def defaults(prefix: str) -> dict[str, Any]:
+            own = read(prefix + "values.yaml") or {}
+            subs = {n[len(prefix) + 7 :].split("/", 1)[0] for n in files if n.startswith(prefix + "charts/")}
+            merged: dict[str, Any] = {}
+            for sub in sorted(subs):
+                merged[sub] = defaults("%scharts/%s/" % (prefix, sub))
+            return _with_nulls(merged, own)
+
+        top = next(iter(files)).split("/", 1)[0]
+        return defaults(top + "/")
+
+
+@functools.cache
+def chart_defaults(path: Path) -> dict[str, Any]:
+    """Every value key a chart (archive or directory) and its subcharts define, nulls included."""
+    if path.is_dir():
+        return yaml.safe_load((path / "values.yaml").read_text()) or {}
+    return _archive_defaults(path)
+
+
+def unknown_values(path: Path, values: dict[str, Any]) -> list[str]:
+    """Value paths the chart at ``path`` (with its subcharts) does not define: typos like
+    ``retension``. Below a key whose default is an empty map or not a map, anything goes (the
+    chart passes it through as Kubernetes fields or configuration)."""
+    out: list[str] = []
+    _walk_unknown(values, chart_defaults(path), "", out)
+    return out

@@ -14,13 +14,13 @@ from __future__ import annotations
 import copy
 import functools
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
+from .argocd import ChartSource, RenderError, platform
 from .paths import REPO, VENV_BIN
 
 __all__ = [
@@ -38,13 +38,8 @@ __all__ = [
 ]
 
 GITOPS = REPO / "gitops"
-REPO_URL = "https://github.com/mlops-hybrid/mlops-hybrid.git"
 MONITORING_VALUES = GITOPS / "platform" / "monitoring" / "values.yaml"
 MONITORING_DIR = GITOPS / "platform" / "monitoring"
-
-
-class RenderError(RuntimeError):
-    pass
 
 
 def kubectl() -> Path:
@@ -55,7 +50,8 @@ def kubectl() -> Path:
 
 
 def kustomize_dirs(root: Path = GITOPS) -> list[Path]:
-    """Every directory of the tree that holds a kustomization.yaml."""
+    """Every directory of the tree that holds a kustomization.yaml (the charts are rendered by
+    tests/helpers/argocd.py)."""
     return sorted(p.parent for p in root.rglob("kustomization.yaml"))
 
 
@@ -79,67 +75,14 @@ def render_all(root: Path = GITOPS) -> dict[Path, list[dict[str, Any]]]:
     return {d: copy.deepcopy(list(_render_cached(d))) for d in kustomize_dirs(root)}
 
 
-def applications(root: Path = GITOPS) -> list[dict[str, Any]]:
-    return [o for objs in render_all(root).values() for o in objs if o.get("kind") == "Application"]
+def applications() -> list[dict[str, Any]]:
+    """The Applications ArgoCD creates from the bootstrap chart (root and its children)."""
+    return platform().applications()
 
 
-@dataclass(frozen=True)
-class ChartSource:
-    application: str
-    repo: str
-    chart: str
-    version: str
-    values: dict[str, Any]
-    value_files: tuple[Path, ...]
-
-
-def _local_path(value_file: str, refs: dict[str, str]) -> Path:
-    """``$values/gitops/...`` -> the file in this repository (the ref must point at this repository)."""
-    ref, _, rest = value_file.partition("/")
-    if not ref.startswith("$") or ref[1:] not in refs:
-        raise RenderError("value file %r does not start with a declared $ref (%s)" % (value_file, sorted(refs)))
-    if refs[ref[1:]] != REPO_URL:
-        raise RenderError("value file %r comes from %s, not this repository" % (value_file, refs[ref[1:]]))
-    return REPO / rest
-
-
-def chart_sources(apps: list[dict[str, Any]] | None = None) -> list[ChartSource]:
+def chart_sources() -> list[ChartSource]:
     """The Helm chart sources of the Applications, with their merged values (files, then inline)."""
-    out = []
-    for app in apps if apps is not None else applications():
-        spec = app["spec"]
-        sources = spec.get("sources") or [spec["source"]]
-        refs = {s["ref"]: s["repoURL"] for s in sources if s.get("ref")}
-        for src in sources:
-            if not src.get("chart"):
-                continue
-            helm = src.get("helm") or {}
-            files = tuple(_local_path(f, refs) for f in helm.get("valueFiles", []))
-            values: dict[str, Any] = {}
-            for f in files:
-                if not f.is_file():
-                    raise RenderError("%s: value file %s does not exist" % (app["metadata"]["name"], f))
-                values = _merge(values, yaml.safe_load(f.read_text()) or {})
-            if helm.get("values"):
-                values = _merge(values, yaml.safe_load(helm["values"]) or {})
-            values = _merge(values, helm.get("valuesObject") or {})
-            out.append(
-                ChartSource(
-                    app["metadata"]["name"], src["repoURL"], src["chart"], str(src["targetRevision"]), values, files
-                )
-            )
-    return out
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """Helm's coalescing of value layers: maps merge key by key, anything else is replaced."""
-    merged = copy.deepcopy(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
+    return [c for c in platform().charts() if not c.chart.startswith("mlops-")]
 
 
 def prometheus_rules_from_gitops(root: Path = GITOPS) -> dict[str, Any]:

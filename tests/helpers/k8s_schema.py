@@ -1,6 +1,7 @@
 """Offline validation of Kubernetes objects: core kinds against the Kubernetes JSON schemas shipped by
 the ``kubernetes-validate`` package (strict variant: unknown fields are errors), custom resources
-against the ``openAPIV3Schema`` of their CRDs under ``../shared/upstream/``.
+against the ``openAPIV3Schema`` of their CRDs (vendored under ``tests/upstream/``, plus those the charts
+install).
 
     validator = SchemaValidator()
     errors = validator.errors(obj)          # [] when valid; else "spec.replicas: 'two' is not ..."
@@ -17,6 +18,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ import jsonschema
 import yaml
 from referencing import Registry, Resource
 
-from .paths import UPSTREAM
+from .paths import REPO, UPSTREAM
 
 __all__ = [
     "KUBERNETES_VERSION",
@@ -36,69 +38,17 @@ __all__ = [
     "strict_crd_schema",
 ]
 
-# The Kubernetes minor the cluster runs (k3s stable channel); schemas of this version are used.
-KUBERNETES_VERSION = "1.34.0"
+
+def _pinned_minor() -> str:
+    """``X.Y.0`` of the k3s release the roles install (``k3s_server_version``): its schemas are used."""
+    defaults = yaml.safe_load((REPO / "roles" / "k3s_server" / "defaults" / "main.yml").read_text())
+    major, minor = re.match(r"v(\d+)\.(\d+)\.", defaults["k3s_server_version"]).groups()
+    return "%s.%s.0" % (major, minor)
+
+
+KUBERNETES_VERSION = _pinned_minor()
 DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
 OBJECT_META = DEFINITIONS_URI + "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
-
-# cert-manager's CRDs are not among the pinned upstream files: the one cert-manager kind the tree
-# uses is checked against this schema, written from the cert-manager v1 API reference
-# (ClusterIssuer, ACME issuer, HTTP-01 Ingress solver) and strict like the others.
-_NAME_REF = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
-CLUSTER_ISSUER_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["apiVersion", "kind", "metadata", "spec"],
-    "properties": {
-        "apiVersion": {"enum": ["cert-manager.io/v1"]},
-        "kind": {"enum": ["ClusterIssuer"]},
-        "metadata": {"$ref": OBJECT_META},
-        "spec": {
-            "type": "object",
-            "minProperties": 1,
-            "properties": {
-                "selfSigned": {"type": "object", "properties": {"crlDistributionPoints": {"type": "array"}}},
-                "ca": {"type": "object", "properties": {"secretName": {"type": "string"}}, "required": ["secretName"]},
-                "acme": {
-                    "type": "object",
-                    "required": ["server", "privateKeySecretRef"],
-                    "properties": {
-                        "server": {"type": "string", "pattern": "^https://"},
-                        "email": {"type": "string"},
-                        "skipTLSVerify": {"type": "boolean"},
-                        "preferredChain": {"type": "string"},
-                        "privateKeySecretRef": {**_NAME_REF, "properties": {"name": {"type": "string"}, "key": {}}},
-                        "solvers": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "selector": {"type": "object"},
-                                    "http01": {
-                                        "type": "object",
-                                        "properties": {
-                                            "ingress": {
-                                                "type": "object",
-                                                "properties": {
-                                                    "ingressClassName": {"type": "string"},
-                                                    "class": {"type": "string"},
-                                                    "name": {"type": "string"},
-                                                    "serviceType": {"type": "string"},
-                                                    "podTemplate": {"type": "object"},
-                                                    "ingressTemplate": {"type": "object"},
-                                                },
-                                            }
-                                        },
-                                    },
-                                    "dns01": {"type": "object"},
-                                },
-                            },
-                        },
-                    },
-                },
-            },
-        },
-    },
-}
 
 
 class SchemaError(ValueError):
@@ -121,13 +71,14 @@ def _schema_dir(version: str) -> Path:
 
 
 @functools.cache
-def _definitions(version: str) -> dict[str, Any]:
+def definitions(version: str = KUBERNETES_VERSION) -> dict[str, Any]:
+    """The OpenAPI definitions of that Kubernetes version (``{"$defs": {name: schema}}``)."""
     return json.loads((_schema_dir(version) / "_definitions.json").read_text())
 
 
 def core_definition(name: str, version: str = KUBERNETES_VERSION) -> dict[str, Any]:
     """A schema that ``$ref``s one core definition, e.g. ``io.k8s.api.core.v1.ResourceRequirements``."""
-    if name not in _definitions(version)["$defs"]:
+    if name not in definitions(version)["$defs"]:
         raise KeyError("no Kubernetes definition %r" % name)
     return {"$ref": "%s#/$defs/%s" % (DEFINITIONS_URI, name)}
 
@@ -157,16 +108,16 @@ def strict_crd_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return strict
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+class YamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """Safe loading, plus the ``=`` scalar (``tag:yaml.org,2002:value``) some manifests contain."""
 
 
-_Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+YamlLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
 
 
 def _crd_documents(root: Path) -> Iterator[dict[str, Any]]:
     for path in sorted(root.rglob("*.yaml")):
-        for doc in yaml.load_all(path.read_text(), Loader=_Loader):
+        for doc in yaml.load_all(path.read_text(), Loader=YamlLoader):
             if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
                 yield doc
 
@@ -177,10 +128,8 @@ class SchemaValidator:
     def __init__(self, version: str = KUBERNETES_VERSION, crd_root: Path = UPSTREAM, extra_crds: Iterable = ()):
         self.version = version
         self.dir = _schema_dir(version)
-        self.registry = Registry().with_resource(DEFINITIONS_URI, Resource.from_contents(_definitions(version)))
-        self.custom: dict[tuple[str, str], dict[str, Any]] = {
-            ("cert-manager.io/v1", "ClusterIssuer"): _no_unknown_fields(CLUSTER_ISSUER_SCHEMA)
-        }
+        self.registry = Registry().with_resource(DEFINITIONS_URI, Resource.from_contents(definitions(version)))
+        self.custom: dict[tuple[str, str], dict[str, Any]] = {}
         if not crd_root.is_dir():
             raise FileNotFoundError("the pinned upstream CRDs are missing: %s" % crd_root)
         for crd in [*_crd_documents(crd_root), *extra_crds]:
