@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from tests.helpers.paths import REPO
+from tests.helpers.workflows import LOCAL_REUSABLE
 
 WORKFLOWS = REPO / ".github" / "workflows"
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
@@ -139,3 +140,29 @@ def test_the_drift_retraining_dispatch_targets_the_model_pipeline():
     assert (WORKFLOWS / defaults["drift_retrain_workflow"]).is_file()
     pipeline = yaml.safe_load((WORKFLOWS / defaults["drift_retrain_workflow"]).read_text())
     assert "force_retrain" in pipeline[True]["workflow_dispatch"]["inputs"]
+
+
+@pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.yml")), ids=lambda p: p.name)
+def test_every_workflow_pins_its_actions_and_grants_each_job_its_own_permissions(path):
+    doc = load(path.name)
+    assert doc["permissions"] == {}, "%s: no workflow-wide permissions; each job says what it needs" % path.name
+    for name, job in doc["jobs"].items():
+        assert "permissions" in job, "%s: job %s has no permissions: of its own" % (path.name, name)
+        if "uses" in job:  # a reusable workflow of this repository, whose jobs are checked here too
+            assert LOCAL_REUSABLE.match(job["uses"]) and (REPO / job["uses"]).is_file(), job["uses"]
+            continue
+        for step in job["steps"]:
+            if "uses" in step:
+                assert PINNED.match(step["uses"]), step["uses"]
+            assert "${{" not in step.get("run", ""), "%s: untrusted text goes through env: %s" % (path.name, step)
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, step
+
+
+def test_the_reusable_image_and_bump_workflows_ask_for_no_more_than_their_callers_grant():
+    for name, caller_job in (("image.yml", "image"), ("gitops-bump.yml", "deploy")):
+        (job,) = load(name)["jobs"].values()
+        for caller in ("model-pipeline.yml", "bridge-image.yml"):
+            granted = load(caller)["jobs"][caller_job]
+            assert granted["uses"] == "./.github/workflows/" + name
+            assert job["permissions"] == granted["permissions"], (name, caller)

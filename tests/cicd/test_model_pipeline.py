@@ -1,13 +1,17 @@
 """The model pipeline's CT and CD steps, run locally exactly as the workflow runs them.
 
-The ``run:`` scripts and ``env:`` names are read from .github/workflows/model-pipeline.yml, so
-the test and the workflow cannot drift apart: every environment variable a step sets from an
-expression must be given a local value here (the MLflow server of the test bench instead of the
-secret, a bare Git remote instead of the manifests repository), or the test fails.
+The ``run:`` scripts and ``env:`` names are read from .github/workflows/model-pipeline.yml and
+the reusable workflows its jobs call (image.yml, gitops-bump.yml), so the test and the workflows
+cannot drift apart: an ``${{ inputs.* }}`` or ``${{ env.* }}`` is resolved from what the calling
+job passes and what the called workflow sets, and every other expression must be given a local
+value here (the MLflow server of the test bench instead of the secret, a bare Git remote instead
+of the manifests repository), or the test fails. The bridge's pipeline (bridge-image.yml) calls
+the same two reusable workflows; its CD step is run here too.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -15,33 +19,26 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers import workflows
 from tests.helpers.gitrepo import GitRemote
 from tests.helpers.paths import REPO, tool_env
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
-WORKFLOW = REPO / ".github" / "workflows" / "model-pipeline.yml"
-MODEL_DIR = "gitops/models/breast-cancer"
+WORKFLOW = "model-pipeline.yml"
+VALUES = "gitops/apps/values.yaml"
 DIGEST = "sha256:" + "d1" * 32
 
 
-def workflow_step(job: str, name: str) -> dict:
-    doc = yaml.safe_load(WORKFLOW.read_text())
-    for step in doc["jobs"][job]["steps"]:
-        if step.get("name") == name:
-            return step
-    raise AssertionError("no step %r in job %r of %s" % (name, job, WORKFLOW))
+def workflow_step(job: str, name: str, workflow: str = WORKFLOW) -> dict:
+    return workflows.workflow_step(workflow, job, name)
 
 
 def run_step(step: dict, values: dict[str, str], base_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run the step's script with bash as GitHub runs it, its env resolved from ``values``."""
+    """Run the step's script with bash as GitHub runs it, its env resolved (``values`` by name first)."""
     env = dict(base_env)
     for key, raw in (step.get("env") or {}).items():
-        if "${{" in str(raw):
-            assert key in values, "step %r sets %s from %r: give it a local value" % (step["name"], key, raw)
-            env[key] = values[key]
-        else:
-            env[key] = str(raw)
+        env[key] = values[key] if key in values else workflows.resolve(step, raw, values, key)
     return subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
         cwd=REPO,
@@ -62,6 +59,21 @@ def model_tree() -> str:
 
 def outputs(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+def values_remote(tmp_path: Path, image: dict[str, str]) -> tuple[GitRemote, dict[str, str]]:
+    """A bare remote seeded with this repository's values file, and the local values of the CD step."""
+    remote = GitRemote.create(tmp_path / "manifests.git", {VALUES: (REPO / VALUES).read_text()})
+    clone = remote.clone("manifests-clone")
+    return remote, {
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "CD_REPO_PATH": str(clone.path),
+        "CD_GITHUB_REPOSITORY": "mlops-hybrid/mlops-hybrid",
+        "needs.image.outputs.image": image["image"],
+        "needs.image.outputs.tag": image["tag"],
+        "needs.image.outputs.digest": DIGEST,
+        "GITHUB_TOKEN": "unused-for-a-local-remote",
+    }
 
 
 def test_train_register_bump_as_the_workflow_runs_them(tmp_path, mlflow_tracking):
@@ -110,37 +122,40 @@ def test_train_register_bump_as_the_workflow_runs_them(tmp_path, mlflow_tracking
     assert len(champion.tags["model_tree"]) == 40
     assert client.get_run(ct["run_id"]).data.metrics["accuracy"] >= 0.9
 
-    # -- image name and tag, from the workflow's own step ------------------------------------
+    # -- image name and tag, from the image workflow's own step with what the pipeline passes ----
     github_output.write_text("")
-    name = run_step(workflow_step("image", "Name the image"), {"OWNER": "MLOps-Hybrid", "VERSION": ct["version"]}, base)
+    trained = {"needs.train.outputs.%s" % k: ct[k] for k in ("version", "run_id")}
+    trained["needs.train.outputs.model_name"] = ct["name"]
+    name = run_step(workflow_step("image", "Name the image"), {"OWNER": "MLOps-Hybrid", **trained}, base)
     assert name.returncode == 0, name.stderr
     image = outputs(github_output)
-    assert image == {"image": "ghcr.io/mlops-hybrid/model", "tag": "v1-%s" % sha[:12]}
+    assert image["image"] == "ghcr.io/mlops-hybrid/model" and image["tag"] == "v1-%s" % sha[:12]
 
-    # -- CD: bump the manifests in a bare remote seeded with this repository's gitops/ --------
-    seed = {"%s/%s" % (MODEL_DIR, p.name): p.read_text() for p in sorted((REPO / MODEL_DIR).iterdir()) if p.is_file()}
-    remote = GitRemote.create(tmp_path / "manifests.git", seed)
-    clone = remote.clone("manifests-clone")
+    # -- the image's build context: the registered version fetched as the image job fetches it --
+    # (the make target's MODEL_BUNDLE points into tmp_path instead of model/bundle/ of the checkout;
+    # the requirements it would install are those of this test bench's virtualenv)
+    bundle = tmp_path / "bundle"
+    prepare = run_step(
+        workflow_step("image", "Prepare the build context"),
+        {**mlflow_env, **trained, "REQUIREMENTS": ""},
+        {**base, "MODEL_BUNDLE": str(bundle)},
+    )
+    assert prepare.returncode == 0, prepare.stdout[-3000:] + prepare.stderr[-3000:]
+    info = json.loads((bundle / "bundle.json").read_text())
+    assert (info["name"], str(info["version"])) == (model_name, "1"), info
+
+    # -- CD: pin the image in a bare remote seeded with this repository's values file ----------
+    remote, cd_values = values_remote(tmp_path, image)
+    cd_values.update({**mlflow_env, **trained})
     deploy = workflow_step("deploy", "Bump the image (ansible-runner)")
-    cd_values = {
-        **mlflow_env,
-        "CD_REPO_PATH": str(clone.path),
-        "CD_GITHUB_REPOSITORY": "mlops-hybrid/mlops-hybrid",
-        "CD_MODE": "push",
-        "CD_IMAGE": image["image"],
-        "CD_TAG": image["tag"],
-        "CD_DIGEST": DIGEST,
-        "CD_MODEL_NAME": ct["name"],
-        "CD_MLFLOW_RUN_ID": ct["run_id"],
-        "GITHUB_TOKEN": "unused-for-a-local-remote",
-    }
     bumped = run_step(deploy, cd_values, base)
     assert bumped.returncode == 0, bumped.stdout[-4000:] + bumped.stderr[-2000:]
-    kpath = "%s/kustomization.yaml" % MODEL_DIR
-    before, after = seed[kpath], remote.show(kpath)
-    assert "newTag: %s" % image["tag"] in after and "digest: %s" % DIGEST in after
+    before, after = (REPO / VALUES).read_text(), remote.show(VALUES)
+    pinned = yaml.safe_load(after)["images"]
+    assert pinned["model"]["tag"] == image["tag"] and pinned["model"]["digest"] == DIGEST
+    assert pinned["bridge"] == yaml.safe_load(before)["images"]["bridge"]
     changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b]
-    assert len(changed) == 2 and all("newTag" in a or "digest" in a for a, _b in changed), changed
+    assert len(changed) == 2 and all("tag:" in a or "digest:" in a for a, _b in changed), changed
     assert remote.log()[0].subject.startswith("build: update breast-cancer image ghcr.io/mlops-hybrid/model from ")
     assert "Source revision: %s" % sha in remote.git("log", "-1", "--format=%B").stdout
     tags = client.get_model_version(model_name, "1").tags
@@ -174,6 +189,107 @@ def test_the_workflow_steps_the_test_runs_exist_and_use_ansible_runner():
         assert step["run"].lstrip().startswith("ansible-runner run ")
         assert "${{" not in step["run"], "untrusted or secret text must go through env, not run:"
     assert os.access(REPO / "playbooks" / "ct.yml", os.R_OK) and os.access(REPO / "playbooks" / "cd.yml", os.R_OK)
+
+
+def test_the_image_workflow_scans_and_pushes_the_one_build():
+    doc = workflows.workflow("image.yml")
+    (job,) = doc["jobs"].values()
+    steps = job["steps"]
+    builds = [s for s in steps if s.get("uses", "").startswith("docker/build-push-action@")]
+    assert len(builds) == 1, "build once: %d build steps" % len(builds)
+    build = builds[0]["with"]
+    assert build["push"] is False and build["provenance"] is False
+    layout = "${{ steps.name.outputs.layout }}"
+    assert build["outputs"] == "type=oci,dest=%s,tar=false" % layout
+    trivy = [s for s in steps if s.get("uses", "").startswith("aquasecurity/trivy-action@")]
+    assert [t["with"]["input"] for t in trivy] == [layout, layout], "Trivy scans the built layout, nothing else"
+    gate = trivy[-1]["with"]
+    assert gate["severity"] == "CRITICAL" and gate["exit-code"] == "1" and gate["ignore-unfixed"] is True
+    assert trivy[0]["with"]["ignore-unfixed"] is False and trivy[0]["with"]["exit-code"] == "0"
+    header = (workflows.WORKFLOWS / "image.yml").read_text().split("\nname:")[0]
+    assert "ignore-unfixed: true" in header, "the workflow's header states why unfixed CRITICALs do not fail"
+    push = next(s for s in steps if s.get("id") == "push")
+    assert steps.index(push) > steps.index(trivy[-1]) > steps.index(builds[0])
+    assert push["env"]["LAYOUT"] == layout and push["env"]["SCANNED"] == "${{ steps.built.outputs.digest }}"
+    assert 'skopeo copy --preserve-digests --digestfile "$RUNNER_TEMP/pushed-digest" "oci:$LAYOUT"' in push["run"]
+    assert job["outputs"]["digest"] == "${{ steps.push.outputs.digest }}"
+    assert doc["on"]["workflow_call"]["outputs"]["digest"]["value"] == "${{ jobs.image.outputs.digest }}"
+
+
+def test_the_model_image_bakes_in_the_registered_version_and_snyk_sees_the_installed_packages():
+    doc = workflows.workflow(WORKFLOW)
+    image = doc["jobs"]["image"]
+    assert image["uses"] == "./.github/workflows/image.yml" and image["needs"] == ["train"]
+    version = "${{ needs.train.outputs.model_name }}/${{ needs.train.outputs.version }}"
+    assert image["with"]["prepare"] == "model-bundle"
+    assert image["with"]["prepare-args"] == "MODEL_URI=models:/%s" % version
+    assert set(image["secrets"]) == {"MLFLOW_TRACKING_%s" % k for k in ("URI", "USERNAME", "PASSWORD", "TOKEN")}
+    assert (image["with"]["context"], image["with"]["dockerfile"]) == ("model", "model/Dockerfile")
+    assert doc["jobs"]["deploy"]["with"]["paths"] == VALUES
+    security = [s.get("name") for s in doc["jobs"]["security"]["steps"]]
+    steps = {s.get("name"): s for s in doc["jobs"]["security"]["steps"]}
+    install = "Install the model's requirements (for Snyk)"
+    assert security.index(install) < security.index("Snyk (SCA)")
+    assert steps[install]["run"] == "python -m pip install -r model/requirements.txt"
+    assert steps[install]["if"] == steps["Snyk (SCA)"]["if"] == "env.SNYK_TOKEN != ''"
+    assert "--file=model/requirements.txt --package-manager=pip" in steps["Snyk (SCA)"]["run"]
+
+
+def test_the_bridge_pipeline_names_and_pins_its_image_as_the_workflow_runs_it(tmp_path):
+    bridge = "bridge-image.yml"
+    github_output = tmp_path / "github_output"
+    github_output.write_text("")
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    base = tool_env(
+        {
+            "GITHUB_WORKSPACE": str(REPO),
+            "RUNNER_TEMP": str(tmp_path),
+            "GITHUB_OUTPUT": str(github_output),
+            "GITHUB_SHA": sha,
+        }
+    )
+    base.pop("GITHUB_TOKEN", None)
+    name = run_step(workflow_step("image", "Name the image", bridge), {"OWNER": "MLOps-Hybrid"}, base)
+    assert name.returncode == 0, name.stderr
+    image = outputs(github_output)
+    assert image["image"] == "ghcr.io/mlops-hybrid/bridge" and image["tag"] == "bridge-0123456789ab"
+
+    remote, values = values_remote(tmp_path, image)
+    values.update({"MLFLOW_TRACKING_%s" % k: "" for k in ("URI", "USERNAME", "PASSWORD", "TOKEN")})
+    deploy = workflow_step("deploy", "Bump the image (ansible-runner)", bridge)
+    for attempt in (1, 2):
+        run = run_step(deploy, values, base)
+        assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+        recap = [line for line in run.stdout.splitlines() if line.startswith("localhost")]
+        assert recap and ("changed=1" if attempt == 1 else "changed=0") in recap[-1], recap
+    pinned = yaml.safe_load(remote.show(VALUES))["images"]
+    assert pinned["bridge"]["tag"] == image["tag"] and pinned["bridge"]["digest"] == DIGEST
+    assert pinned["model"] == yaml.safe_load((REPO / VALUES).read_text())["images"]["model"]
+    assert remote.log()[0].subject.startswith("build: update bridge image ghcr.io/mlops-hybrid/bridge from ")
+    assert len(remote.log()) == 2
+
+
+@pytest.mark.parametrize("manifests", [1, 2, 0])
+def test_the_image_workflow_takes_the_digest_of_the_one_image_in_the_layout(tmp_path, manifests):
+    step = workflow_step("image", "Read the built manifest's digest")
+    layout, github_output = tmp_path / "oci", tmp_path / "github_output"
+    layout.mkdir()
+    github_output.write_text("")
+    digests = ["sha256:%064x" % (n + 1) for n in range(manifests)]
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d, "size": 1} for d in digests
+        ],
+    }
+    (layout / "index.json").write_text(json.dumps(index))
+    run = run_step(step, {"LAYOUT": str(layout)}, tool_env({"GITHUB_OUTPUT": str(github_output)}))
+    if manifests == 1:
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert outputs(github_output) == {"digest": digests[0]}
+    else:
+        assert run.returncode != 0 and "expected one image" in run.stdout
+        assert outputs(github_output) == {}
 
 
 def test_training_below_the_gate_fails_the_step_and_registers_nothing(tmp_path, mlflow_tracking):
