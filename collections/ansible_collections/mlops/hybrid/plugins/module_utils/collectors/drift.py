@@ -7,7 +7,8 @@
 
 From MLflow: the version behind the alias (or a given version), its run's metrics, parameters and
 lineage tags, the accuracy of the versions registered over the last 7/14/30 days, the feature
-importances and a summary of the training reference logged with the run. From the Prometheus HTTP
+importances and a summary of the training reference logged with the run (with ``mlflow_optional``,
+an MLflow that cannot be read leaves these unknown and says so, and the rules still assess). From the Prometheus HTTP
 API: per-feature PSI (top N), prediction PSI, drift share, online accuracy and feedback count, the
 distribution of predicted classes, the confidence spread (interquartile range, as the alert rule
 computes it) and the traffic by hour. Then a deterministic assessment (hypothesis, affected features
@@ -37,7 +38,11 @@ except ImportError:
 
 try:
     from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    HAS_MLFLOW = True
 except ImportError:
+    HAS_MLFLOW = False
 
     class MlflowException(Exception):
         """Placeholder so that ``except MlflowException`` works without mlflow."""
@@ -174,6 +179,19 @@ def serving_figures(prom, model_name, namespace=None, top_features=10, window="1
 # -- MLflow -------------------------------------------------------------------------------------
 
 
+def registry_client(tracking_uri):
+    """An MLflow client of ``tracking_uri`` (tracking and registry); ``mlflow-skinny`` is enough.
+
+    Credentials, TLS and bounded waits come from the variables the client reads on each request
+    (MLFLOW_TRACKING_USERNAME / _PASSWORD or _TOKEN, MLFLOW_HTTP_REQUEST_TIMEOUT, ...).
+    """
+    if not HAS_MLFLOW:
+        raise MissingDependency("the mlflow client is not installed (pip install mlflow-skinny)")
+    if not tracking_uri:
+        raise InvalidInput("no MLflow tracking URI given (MLFLOW_TRACKING_URI)")
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
 def _mlflow(what, fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
@@ -266,6 +284,23 @@ def training_figures(client, model_name, alias=None, version=None, windows=DEFAU
         "history": history,
         "feature_importances": {k: round(float(v), 4) for k, v in importances.items()},
         "reference": _reference_summary(reference),
+    }
+
+
+def unread_training(model_name, alias, served_version, reason):
+    """What is known of the training side when MLflow could not be read: its name and the served version."""
+    return {
+        "name": model_name,
+        "version": served_version or "unknown",
+        "alias": alias,
+        "run_id": None,
+        "metrics": {},
+        "params": {},
+        "lineage": {},
+        "history": {},
+        "feature_importances": {},
+        "reference": None,
+        "unread": reason,
     }
 
 
@@ -371,6 +406,14 @@ def text_of(training, serving, assessment):
         "urgency by rule: %s (action %s)" % (assessment["urgency"], assessment["action"]),
         "hypothesis: %s" % assessment["hypothesis"],
     ]
+    lines.append(
+        "served figures: drift share %s, prediction PSI %s, accuracy %s over %s labelled predictions"
+        % (serving["drift_share"], serving["prediction_psi"], serving["accuracy"], serving["feedback"])
+    )
+    if training.get("unread"):
+        lines.append(
+            "training figures: not read from MLflow (%s): importances and accuracy history unknown" % training["unread"]
+        )
     lines += ["figure: %s" % f for f in assessment["figures"]]
     lines += ["psi %s %.4f" % (f["feature"], f["psi"]) for f in serving["feature_psi"]]
     lines.append("prediction share: %s" % json.dumps(serving["prediction_share"], sort_keys=True))
@@ -400,8 +443,13 @@ def collect_drift_context(
     prometheus_headers=None,
     now=None,
     secrets=(),
+    mlflow_optional=False,
 ):
-    """Training and serving figures of ``model_name`` with a rule-based assessment (see ``assess``)."""
+    """Training and serving figures of ``model_name`` with a rule-based assessment (see ``assess``).
+
+    ``mlflow_client`` None, or with ``mlflow_optional`` an MLflow that fails, leaves the training side
+    unknown (``model.unread`` says why): the rules assess from the serving figures alone.
+    """
     if not model_name:
         raise InvalidInput("model_name is required (the alert's model_name label)")
     if version is None and not alias:
@@ -413,11 +461,20 @@ def collect_drift_context(
         positive("windows", d)
     if not 0 < moderate_psi <= psi_threshold:
         raise InvalidInput("moderate_psi must be above 0 and at most psi_threshold")
-    training = training_figures(mlflow_client, model_name, alias, version, windows, max_versions, now)
+    training, unread = None, "no MLflow client"
+    if mlflow_client is not None:
+        try:
+            training = training_figures(mlflow_client, model_name, alias, version, windows, max_versions, now)
+        except (InvalidInput, RemoteError, OperationTimeout) as e:
+            if not mlflow_optional:
+                raise
+            unread = e.msg
     prom = Prometheus(prometheus_url, timeout, headers=prometheus_headers)
     # The assessment counts every feature (how many drifted, and their share of the importance);
     # only the list returned is cut to the top ``top_features``.
     serving = serving_figures(prom, model_name, namespace, None, confidence_window, traffic_hours, now)
+    if training is None:
+        training = unread_training(model_name, alias if version is None else None, serving["served_version"], unread)
     assessment = assess(training, serving, psi_threshold, moderate_psi, min_accuracy, min_feedback)
     serving["feature_psi"] = serving["feature_psi"][:top_features]
     first = assessment["affected_features"][0] if assessment["affected_features"] else None

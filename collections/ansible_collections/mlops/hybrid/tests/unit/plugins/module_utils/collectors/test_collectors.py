@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import common, drift, workflow
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput, RemoteError
 
 
 @pytest.mark.parametrize(
@@ -105,6 +105,47 @@ def test_model_decay_is_mentioned_when_training_accuracy_declines():
 def test_prometheus_url_must_be_http(url):
     with pytest.raises(InvalidInput, match="prometheus_url"):
         drift.Prometheus(url)
+
+
+def test_without_training_figures_the_rules_still_assess_and_the_text_says_why():
+    training = drift.unread_training("breast-cancer", "champion", "7", "MLflow failed to read alias: 401")
+    figures = dict(
+        serving([("worst radius", 1.2), ("mean area", 0.9)], 0.6, 0.4, 0.97, 120),
+        prediction_share={"benign": 0.5},
+        confidence_iqr=0.1,
+        confidence_mean=0.9,
+    )
+    a = drift.assess(training, figures)
+    assert (a["urgency"], a["action"]) == ("P1", "issue")
+    assert [f["importance"] for f in a["affected_features"]] == [None, None]
+    text = drift.text_of(training, figures, a)
+    assert text.startswith("drift detected: data drift for model breast-cancer version 7\n")
+    assert "training figures: not read from MLflow (MLflow failed to read alias: 401)" in text
+    assert "served figures: drift share 0.6, prediction PSI 0.4, accuracy 0.97 over 120 labelled" in text
+
+
+class RefusingMlflow:
+    """An MLflow client whose every call is refused as a server without the user's credentials answers."""
+
+    def __getattr__(self, name):
+        def refuse(*_a, **_k):
+            raise drift.MlflowException("API request to endpoint /api/2.0/mlflow/%s failed with error code 401" % name)
+
+        return refuse
+
+
+@pytest.mark.parametrize(("optional", "message"), [(False, "MLflow failed to read alias"), (True, "Prometheus")])
+def test_an_mlflow_that_fails_stops_the_collection_unless_it_is_optional(optional, message):
+    # Optional: MLflow's refusal is passed over and the collector goes on to Prometheus (unreachable here).
+    with pytest.raises(RemoteError, match=message):
+        drift.collect_drift_context(
+            RefusingMlflow(), "http://127.0.0.1:9", "breast-cancer", timeout=2, mlflow_optional=optional
+        )
+
+
+def test_registry_client_needs_a_uri():
+    with pytest.raises(InvalidInput, match="MLFLOW_TRACKING_URI"):
+        drift.registry_client("")
 
 
 def test_selector_escapes_label_values():
