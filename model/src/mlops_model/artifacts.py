@@ -4,6 +4,8 @@ A model directory holds ``model.joblib`` (the fitted scikit-learn pipeline), ``r
 (the training reference for drift), ``metrics.json``, ``feature_importances.json`` and
 ``metadata.json`` (data hash, seed, feature and class names, revision). Training logs the same
 files to MLflow under the artifact path ``training/`` next to the MLflow model ``model/``.
+A directory fetched from the registry (``mlops_model.bundle``) also holds ``bundle.json``: the
+registered name, version and URI it came from, which is then the version the server reports.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from mlops_model.errors import ArtifactError, InvalidInput
 from mlops_model.reference import Reference
 
 __all__ = [
+    "BUNDLE_FILE",
     "ENV_REVISION",
     "ENV_TRACKING_URI",
     "MLFLOW_ARTIFACT_PATH",
@@ -28,6 +31,7 @@ __all__ = [
     "MODEL_FILE",
     "LoadedModel",
     "load",
+    "model_version",
     "read_json",
     "revision",
     "write_json",
@@ -35,6 +39,7 @@ __all__ = [
 
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
+BUNDLE_FILE = "bundle.json"
 MLFLOW_ARTIFACT_PATH = "training"
 MLFLOW_MODEL_NAME = "model"
 ENV_TRACKING_URI = "MLFLOW_TRACKING_URI"
@@ -73,10 +78,10 @@ def load(source: str) -> LoadedModel:
     """Load from a local model directory or an MLflow URI (``models:/<name>@<alias>``, ``runs:/...``)."""
     if "://" in source or source.startswith(("models:/", "runs:/")):
         return _load_mlflow(source)
-    return _load_directory(Path(source), version="local")
+    return _load_directory(Path(source))
 
 
-def _load_directory(directory: Path, version: str) -> LoadedModel:
+def _load_directory(directory: Path) -> LoadedModel:
     if not directory.is_dir():
         raise InvalidInput(f"model directory {directory} does not exist: pass the --output-dir of the training run")
     path = directory / MODEL_FILE
@@ -85,11 +90,12 @@ def _load_directory(directory: Path, version: str) -> LoadedModel:
     except FileNotFoundError as e:
         raise ArtifactError(f"{path} is missing: is {directory} a directory written by mlops-model-train?") from e
     metadata = read_json(directory / METADATA_FILE)
+    bundle = directory / BUNDLE_FILE
     return LoadedModel(
         estimator=estimator,
         reference=Reference.load(directory),
         metadata=metadata,
-        version=version,
+        version=str(read_json(bundle)["version"]) if bundle.is_file() else "local",
         source=str(directory),
     )
 
@@ -121,14 +127,24 @@ def _load_mlflow(uri: str) -> LoadedModel:
     return loaded
 
 
+def model_version(client: Any, uri: str) -> Any:
+    """The registry's ModelVersion behind ``models:/<name>/<version>`` or ``models:/<name>@<alias>``."""
+    ref = uri.removeprefix("models:/")
+    name, _, version = ref.partition("/")
+    if "@" in ref:
+        name, alias = ref.split("@", 1)
+        if uri.startswith("models:/") and name and alias:
+            return client.get_model_version_by_alias(name, alias)
+    elif uri.startswith("models:/") and name and version.isdigit():
+        return client.get_model_version(name, version)
+    raise InvalidInput(f"{uri!r} names no registered version: use models:/<name>/<version> or models:/<name>@<alias>")
+
+
 def _registry_version(mlflow: Any, uri: str) -> str:
     """The registry version behind ``models:/name@alias`` or ``models:/name/3``; else the run's URI."""
     if not uri.startswith("models:/"):
         return "run"
-    ref = uri.removeprefix("models:/")
-    client = mlflow.MlflowClient()
-    if "@" in ref:
-        name, alias = ref.split("@", 1)
-        return str(client.get_model_version_by_alias(name, alias).version)
-    name, _, version = ref.partition("/")
-    return version or "latest"
+    _, _, version = uri.removeprefix("models:/").partition("/")
+    if "@" not in uri and not version.isdigit():
+        return version or "latest"  # a stage (models:/name/Production) or the latest version
+    return str(model_version(mlflow.MlflowClient(), uri).version)

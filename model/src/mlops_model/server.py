@@ -1,6 +1,6 @@
 """The KServe predictor: V1 and V2 protocols, feedback, and the monitoring contract.
 
-    mlops-model-serve --model /mnt/models [--name breast-cancer] [--port 8080] [--no-monitoring]
+    mlops-model-serve --model /opt/model [--name breast-cancer] [--port 8080] [--no-monitoring]
     mlops-model-serve --model models:/breast-cancer@champion
 
 Endpoints (KServe ModelServer): ``POST /v1/models/<name>:predict`` with
