@@ -74,13 +74,30 @@ MODEL_BASE_IMAGE ?= localhost/mlops-hybrid/python311-slim:bookworm
 MODEL_REVISION ?= $(shell git rev-parse HEAD)
 MODEL_PIP_CA := $(firstword $(wildcard $(PIP_CERT)) $(wildcard $(SSL_CERT_FILE)) $(wildcard /etc/ssl/certs/ca-certificates.crt))
 MODEL_PIP_SECRET := $(if $(MODEL_PIP_CA),--secret id=pip_ca$(shell printf ',')src=$(MODEL_PIP_CA))
-.PHONY: model-base-image model-image bench bench-serving bench-drift
+# The image carries its model: MODEL_BUNDLE (default model/bundle/, which `make model-bundle
+# MODEL_URI=models:/<name>/<version>` fetches with MLFLOW_TRACKING_URI and the MLFLOW_TRACKING_*
+# credentials from the environment), or any model directory mlops-model-train wrote. It must load
+# before anything is built; its name, version and URI become the image's labels.
+MODEL_BUNDLE ?= model/bundle
+MODEL_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,python3)
+MODEL_BUNDLE_CLI = PYTHONPATH=$(CURDIR)/model/src $(MODEL_PYTHON) -m mlops_model.bundle
+MODEL_BUNDLE_CONTEXT = $(if $(filter $(abspath model/bundle),$(abspath $(MODEL_BUNDLE))),,--build-context bundle=$(abspath $(MODEL_BUNDLE)))
+.PHONY: model-base-image model-bundle model-image bench bench-serving bench-drift
+
+MODEL_BASE_IMAGE_BUILD = case "$(MODEL_BASE_IMAGE)" in localhost/*) ./model/base-image.sh $(MODEL_BASE_IMAGE);; esac
 
 model-base-image:
-	@case "$(MODEL_BASE_IMAGE)" in localhost/*) ./model/base-image.sh $(MODEL_BASE_IMAGE);; esac
+	@$(MODEL_BASE_IMAGE_BUILD)
 
-model-image: model-base-image
-	podman build --network host $(MODEL_PIP_SECRET) \
+model-bundle:
+	@test -n "$(MODEL_URI)" || { echo "make model-bundle: set MODEL_URI=models:/<name>/<version>" >&2; exit 2; }
+	$(MODEL_BUNDLE_CLI) fetch "$(MODEL_URI)" --output "$(MODEL_BUNDLE)"
+
+model-image:
+	@labels=$$($(MODEL_BUNDLE_CLI) verify --build-args "$(MODEL_BUNDLE)") || exit $$?; \
+	mapfile -t labels <<< "$$labels"; \
+	$(MODEL_BASE_IMAGE_BUILD) || exit $$?; set -x; \
+	podman build --network host $(MODEL_PIP_SECRET) $(MODEL_BUNDLE_CONTEXT) "$${labels[@]}" \
 	  --build-arg BASE_IMAGE=$(MODEL_BASE_IMAGE) --build-arg REVISION=$(MODEL_REVISION) \
 	  -t $(MODEL_IMAGE) -f model/Dockerfile model
 
