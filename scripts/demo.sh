@@ -98,15 +98,18 @@ cicd_start_mlflow() {
 
 cicd_manifests_remote() {
   local seed
+  # A remote seeded before the image pins moved to gitops/apps/values.yaml is made anew.
+  if [ -d "$cicd_dir/manifests.git" ] && ! git -C "$cicd_dir/manifests.git" cat-file -e main:gitops/apps/values.yaml 2>/dev/null; then
+    rm -rf "$cicd_dir/manifests.git" "$cicd_dir/manifests"
+  fi
   if [ ! -d "$cicd_dir/manifests.git" ]; then
     git init --quiet --bare --initial-branch main "$cicd_dir/manifests.git"
     seed=$(mktemp -d)
     git clone --quiet "$cicd_dir/manifests.git" "$seed/work" 2>/dev/null
-    mkdir -p "$seed/work/gitops/models"
-    cp -r gitops/models/breast-cancer "$seed/work/gitops/models/"
+    cp -r gitops "$seed/work/"
     git -C "$seed/work" add --all
     git -C "$seed/work" -c user.name="make demo" -c user.email=demo@localhost commit --quiet \
-      -m "Seed the manifests with gitops/models/breast-cancer"
+      -m "Seed the manifests with gitops/"
     git -C "$seed/work" push --quiet origin main
     rm -rf "$seed"
     echo "  created the local manifests remote $cicd_dir/manifests.git"
@@ -124,8 +127,8 @@ ct_cd() {
   local missing rc ct_changed cd_changed
   missing=$(python -c 'import importlib.util as u; print(" ".join(m for m in ("mlflow", "sklearn", "ansible_runner") if not u.find_spec(m)))')
   command -v git >/dev/null || missing="$missing git"
-  if [ -n "$missing" ] || [ ! -f gitops/models/breast-cancer/kustomization.yaml ]; then
-    echo "CT/CD needs${missing:+ $missing} (make install) and gitops/models/breast-cancer/kustomization.yaml"
+  if [ -n "$missing" ] || [ ! -f gitops/apps/values.yaml ]; then
+    echo "CT/CD needs${missing:+ $missing} (make install) and gitops/apps/values.yaml"
     return 75
   fi
   mkdir -p "$cicd_dir"
