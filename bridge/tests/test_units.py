@@ -128,6 +128,16 @@ def test_payload_fits_githubs_limits():
     assert any("shortened" in n for n in big["context"]["notes"])
 
 
+def test_the_drift_assessment_travels_in_the_context_and_survives_shortening():
+    assessment = {"urgency": "P1", "action": "issue", "hypothesis": "Data drift", "affected_features": []}
+    report = {"summary": "Data drift.", "root_causes": [], "urgency": "P1", "false_positive": False}
+    record = _record("noise line\n" * 20000)
+    record["context"].update(assessment=assessment, report=report)
+    payload = build_payload(record)
+    assert payload["context"]["assessment"] == assessment and payload["context"]["report"] == report
+    assert {"assessment", "report"} & set(build_payload(_record("operational: none"))["context"]) == set()
+
+
 def test_backoff_grows_with_jitter_and_is_capped():
     rng = random.Random(1)  # noqa: S311 - jitter, not cryptography
     delays = [backoff_delay(n, 1.0, 30.0, rng) for n in range(1, 9)]

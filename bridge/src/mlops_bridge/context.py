@@ -8,9 +8,12 @@ The collection's collectors do the work (one implementation, shared with the Ans
   ``serving.kserve.io/inferenceservice``), read with the ServiceAccount (logs of the current and the
   previous container, events, statuses, limits); and the model's serving figures from Prometheus
   (p95 latency, request rate, share of slow predictions).
-- drift alerts: ``drift_context`` (MLflow + Prometheus, with its rule-based assessment) when
-  MLFLOW_TRACKING_URI is set and mlflow is installed, else the serving figures of the model from
-  Prometheus alone (the image carries no mlflow: the drift workflow reads MLflow itself).
+- drift alerts: ``drift_context``'s collector: the champion's training figures from MLflow
+  (MLFLOW_TRACKING_URI, credentials from MLFLOW_TRACKING_USERNAME / _PASSWORD), the serving figures
+  from Prometheus, and the rule-based assessment (urgency, action, hypothesis, affected features),
+  dispatched as ``context.assessment``: the drift workflow acts on it without reaching the cluster.
+  An MLflow that cannot be read leaves the training side unknown (a note says why) and the rules
+  still assess from Prometheus; without Prometheus there is no assessment.
 
 Every source is optional: what cannot be read becomes a note in the context, never a lost alert.
 Everything returned, the alert's own labels and annotations included, goes through the
@@ -19,7 +22,6 @@ collection's redaction.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from typing import Any
 
@@ -36,6 +38,8 @@ ISVC_LABEL = "serving.kserve.io/inferenceservice"
 POD_TAIL_LINES = 100
 POD_LOG_BYTES = 16 * 1024
 POD_EVENTS = 20
+# The affected features listed in the dispatched assessment (the text lists the top PSIs as well).
+ASSESSMENT_FEATURES = 5
 
 
 def redact_alert(alert: dict[str, Any], secrets: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, int]]:
@@ -133,36 +137,48 @@ class ContextGatherer:
             lines.append("  %s: %s" % (what, "no data" if value is None else "%.4g" % value))
         return "\n".join(lines)
 
+    def mlflow(self):
+        if self._mlflow is None:
+            self._mlflow = drift.registry_client(self.settings.mlflow_uri)
+        return self._mlflow
+
     def drift_text(self, labels: dict[str, str]) -> tuple[str, dict[str, Any]]:
         if not labels.get("model_name"):
             raise MlopsError("the drift alert has no model_name label")
-        if self.settings.mlflow_uri and importlib.util.find_spec("mlflow") is not None:
-            if self._mlflow is None:
-                from ansible_collections.mlops.hybrid.plugins.module_utils import mlflow_registry  # noqa: PLC0415
-
-                self._mlflow = mlflow_registry.client_for(self.settings.mlflow_uri)
-            ctx = drift.collect_drift_context(
-                self._mlflow,
-                self.settings.prometheus_url,
-                labels["model_name"],
-                namespace=labels.get("namespace"),
-                timeout=self.settings.context_timeout,
-                secrets=self.secrets,
-            )
-            assessment = {k: ctx["assessment"][k] for k in ("drift_type", "urgency", "action", "hypothesis")}
-            return ctx["text"], {"redactions": ctx["redactions"], "assessment": assessment}
-        figures = drift.serving_figures(self.prometheus(), labels["model_name"], labels.get("namespace"))
-        lines = ["drift figures from Prometheus (no MLflow client here) for model %s:" % labels["model_name"]]
-        lines.append("drift share %s, prediction PSI %s" % (figures["drift_share"], figures["prediction_psi"]))
-        lines += ["psi %s %.4f" % (f["feature"], f["psi"]) for f in figures["feature_psi"]]
-        lines.append("prediction share: %s" % figures["prediction_share"])
-        lines.append("confidence IQR %s, mean %s" % (figures["confidence_iqr"], figures["confidence_mean"]))
-        lines.append("accuracy %s over %s labelled predictions" % (figures["accuracy"], figures["feedback"]))
-        return "\n".join(lines), {}
+        prom = self.prometheus()  # no Prometheus, no figures to assess
+        notes = []
+        client = None
+        if self.settings.mlflow_uri:
+            try:
+                client = self.mlflow()
+            except MlopsError as e:
+                notes.append("mlflow: not read (%s)" % e)
+        else:
+            notes.append("mlflow: not read (no MLFLOW_TRACKING_URI)")
+        ctx = drift.collect_drift_context(
+            client,
+            prom.url,
+            labels["model_name"],
+            namespace=labels.get("namespace"),
+            timeout=self.settings.context_timeout,
+            secrets=self.secrets,
+            mlflow_optional=True,
+        )
+        if ctx["model"].get("unread") and client is not None:
+            notes.append("mlflow: not read (%s)" % ctx["model"]["unread"])
+        a = ctx["assessment"]
+        assessment = {
+            **{k: a[k] for k in ("drift_type", "urgency", "action", "hypothesis", "figures")},
+            "affected_features": a["affected_features"][:ASSESSMENT_FEATURES],
+            "model": ctx["model"]["name"],
+            "version": ctx["model"]["version"],
+        }
+        more = {"redactions": ctx["redactions"], "assessment": assessment, "report": ctx["report"], "notes": notes}
+        return ctx["text"], more
 
     # -- the whole context -----------------------------------------------------------------------
     def gather(self, route: str, labels: dict[str, str]) -> dict[str, Any]:
-        """``{"text", "sources", "notes", "redactions", "assessment"?}`` for one alert; never raises."""
+        """``{"text", "sources", "notes", "redactions", "assessment"?, "report"?}`` for one alert; never raises."""
         parts: list[str] = []
         sources: list[str] = []
         notes: list[str] = []
@@ -185,8 +201,8 @@ class ContextGatherer:
             if isinstance(out, tuple):
                 out, more = out
                 earlier.append(more.get("redactions") or {})
-                if more.get("assessment"):
-                    extra["assessment"] = more["assessment"]
+                notes.extend(more.get("notes") or [])
+                extra.update({k: more[k] for k in ("assessment", "report") if more.get(k)})
             parts.append(out)
             sources.append(name)
 

@@ -10,8 +10,12 @@ usually are).
 The payload the analysis workflows read (playbooks/alert_analysis.yml, drift_analysis.yml)::
 
     {"alert": {"labels", "annotations", "status", "fingerprint", "startsAt", "endsAt"},
-     "context": {"text", "sources", "notes", "redactions"},
+     "context": {"text", "sources", "notes", "redactions", "assessment"?, "report"?},
      "route": "operational" | "drift", "receiver": str, "bridge": {"id", "received_at", "attempt"}}
+
+For a drift alert the bridge could assess, drift_context's rule-based verdict and the report built
+from it: ``context.assessment`` ``{"urgency", "action", "hypothesis", "drift_type", "figures",
+"affected_features", "model", "version"}`` and ``context.report`` (the engine's report structure).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ MAX_PAYLOAD_CHARS = 60000  # GitHub's limit is 65,535: leave room for the envelo
 MAX_TOP_LEVEL_KEYS = 10
 API_VERSION = "2022-11-28"
 CUT = "\n[... %d characters cut by the alert bridge ...]\n"
+# What a drift context adds when the bridge could assess it (drift_context's rules).
+ASSESSED = ("assessment", "report")
 
 
 def _size(obj: Any) -> int:
@@ -57,6 +63,7 @@ def build_payload(record: dict[str, Any], limit: int = MAX_PAYLOAD_CHARS) -> dic
             "sources": context.get("sources", []),
             "notes": context.get("notes", []),
             "redactions": context.get("redactions", {}),
+            **{k: context[k] for k in ASSESSED if context.get(k)},
         },
         "route": record["route"],
         "receiver": record.get("receiver", ""),
