@@ -228,6 +228,16 @@ def write_report(run_dir: Path, github, out: str, title: str) -> Path:
     return report
 
 
+def bridge_env(mlflow_url: str, github_token: str) -> dict[str, str]:
+    """The bridge's environment as gitops/platform/bridge's Deployment sets it, and nothing more: its
+    Services pointed at the local MLflow (Prometheus: the loop's own), its GitHub token the fake's;
+    the local MLflow has no basic auth, so the optional MLflow credentials stay unset."""
+    from tests.helpers.bridge import deployment_env  # noqa: PLC0415
+
+    services = {"mlflow.mlflow": mlflow_url, "kps-prometheus.monitoring": None}
+    return deployment_env({("alert-bridge-github", "token"): github_token}, services, mounted=False)
+
+
 def run(run_dir: Path, state: Path, keep: bool) -> int:  # noqa: PLR0915 - one story, told in order
     import numpy as np  # noqa: PLC0415
 
@@ -273,8 +283,7 @@ def run(run_dir: Path, state: Path, keep: bool) -> int:  # noqa: PLR0915 - one s
             model_uri,
             github,
             model_env={"MLFLOW_TRACKING_URI": mlflow.url, **NO_TELEMETRY},
-            # The bridge reads MLflow too here: its drift context is drift_context's, assessment included.
-            bridge_env={"MLFLOW_TRACKING_URI": mlflow.url, **NO_TELEMETRY},
+            bridge_env=bridge_env(mlflow.url, github.token),
             model_options=["--window", "500", "--min-samples", "200"],
         )
         loop.start(progress=say)  # on failure it stops what it started itself

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import uuid
 
 import pytest
 
-from tests.helpers.bridge import REPOSITORY, WEBHOOK_TOKEN, alert, github_fake, wait_until, webhook_body
-from tests.helpers.paths import REPO
+from tests.helpers.bridge import REPOSITORY, WEBHOOK_TOKEN, alert, bridge_image, github_fake, wait_until, webhook_body
 from tests.helpers.procs import free_port, http_ok
 
 pytestmark = [pytest.mark.podman, pytest.mark.slow]
@@ -23,14 +21,7 @@ REVISION = "0123456789abcdef0123456789abcdef01234567"
 
 @pytest.fixture(scope="module")
 def image():
-    if shutil.which("podman") is None:
-        pytest.skip("podman is not installed: apt-get install podman (make install does it as root)")
-    r = subprocess.run(
-        ["make", "--no-print-directory", "bridge-image", f"BRIDGE_IMAGE={IMAGE}", f"MODEL_REVISION={REVISION}"],
-        cwd=REPO, capture_output=True, text=True, timeout=1800, check=False,
-    )  # fmt: skip
-    assert r.returncode == 0, f"make bridge-image failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
-    return IMAGE
+    return bridge_image(IMAGE, REVISION)
 
 
 def test_image_is_labelled_and_runs_as_non_root(image):

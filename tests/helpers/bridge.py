@@ -70,6 +70,8 @@ BRIDGE_MANIFESTS = REPO / "gitops" / "platform" / "bridge"
 SERVICE_HOST = re.compile(r"^(?P<service>[a-z0-9-]+)\.(?P<namespace>[a-z0-9-]+)\.svc(?:\.cluster\.local)?$")
 # Where a pod is placed rather than what it is told: a process on this machine picks its own.
 PLACEMENT = ("BRIDGE_HOST", "BRIDGE_PORT")
+# Variables the bridge and its clients read: a bridge process of the bench gets them from its caller only.
+OWN_SETTINGS = ("BRIDGE_", "GITHUB_", "MLFLOW_")
 
 
 def alert(name: str, status: str = "firing", annotations: dict[str, str] | None = None, **labels: str) -> dict:
@@ -234,7 +236,9 @@ class BridgeProcess(_BridgeApi, Service):
         self.token_file.chmod(0o600)
 
     def _argv(self, port: int) -> list[str]:
-        self.env = tool_env({**self.settings_env, "BRIDGE_PORT": str(port)})
+        # Only what it is given: no setting of the bridge or of its clients comes from this shell.
+        inherited = {k: v for k, v in tool_env().items() if not k.startswith(OWN_SETTINGS)}
+        self.env = {**inherited, **self.settings_env, "BRIDGE_PORT": str(port)}
         return [sys.executable, "-m", "mlops_bridge"]
 
     def _ready(self) -> bool:
@@ -319,7 +323,7 @@ def _stand_in(url: str, services: Mapping[str, str]) -> str:
 
 def deployment_env(
     secrets: Mapping[tuple[str, str], str],
-    services: Mapping[str, str],
+    services: Mapping[str, str | None],
     container: dict[str, Any] | None = None,
     mounted: bool = True,
 ) -> dict[str, str]:
@@ -327,8 +331,9 @@ def deployment_env(
 
     ``secrets`` maps ``(secret name, key)`` to a test value (an optional reference may be absent,
     as in the cluster); every URL naming an in-cluster Service is pointed at its stand-in in
-    ``services``; ``mounted=False`` leaves out the values that are paths inside the pod's volumes
-    and its placement (port, address), for a process that has its own.
+    ``services`` (a stand-in None leaves the variable out, for the caller to set); ``mounted=False``
+    leaves out the values that are paths inside the pod's volumes and its placement (port,
+    address), for a process that has its own.
     """
     if container is None:
         (container,) = bridge_manifests()["Deployment"]["spec"]["template"]["spec"]["containers"]
@@ -346,6 +351,9 @@ def deployment_env(
         value = str(item.get("value", ""))
         in_volume = any(value == m or value.startswith(m.rstrip("/") + "/") for m in mounts)
         if not mounted and (in_volume or name in PLACEMENT):
+            continue
+        svc = in_cluster_service(value)
+        if svc is not None and "%s.%s" % svc in services and services["%s.%s" % svc] is None:
             continue
         env[name] = _stand_in(value, services)
     return env
