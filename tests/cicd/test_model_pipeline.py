@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -233,6 +234,18 @@ def test_the_model_image_bakes_in_the_registered_version_and_snyk_sees_the_insta
     assert steps[install]["run"] == "python -m pip install -r model/requirements.txt"
     assert steps[install]["if"] == steps["Snyk (SCA)"]["if"] == "env.SNYK_TOKEN != ''"
     assert "--file=model/requirements.txt --package-manager=pip" in steps["Snyk (SCA)"]["run"]
+
+
+@pytest.mark.parametrize(("workflow_file", "job"), [(WORKFLOW, "image"), ("bridge-image.yml", "image")])
+def test_every_build_arg_a_pipeline_passes_is_an_arg_of_its_dockerfile(workflow_file, job):
+    # A build arg the Dockerfile does not declare is silently ignored by the build.
+    given = workflows.workflow(workflow_file)["jobs"][job]["with"]
+    (build,) = [s for s in workflows.job_steps(workflow_file, job) if "build-args" in s.get("with", {})]
+    lines = [*build["with"]["build-args"].splitlines(), *(given.get("build-args") or "").splitlines()]
+    passed = {line.strip().split("=", 1)[0] for line in lines if "=" in line}
+    dockerfile = (REPO / given["dockerfile"]).read_text()
+    declared = set(re.findall(r"^ARG\s+([A-Za-z_][A-Za-z0-9_]*)", dockerfile, re.M))
+    assert "REVISION" in passed and passed <= declared, passed - declared
 
 
 def test_the_bridge_pipeline_names_and_pins_its_image_as_the_workflow_runs_it(tmp_path):
