@@ -139,7 +139,8 @@ ct_cd() {
   CT_WORK_DIR="$cicd_dir/ct" cicd_runner playbooks/ct.yml | tee "$RUN_DIR/ct.out" || rc=1
   if [ $rc -eq 0 ]; then
     log "CD: bump the image in the manifests remote (playbooks/cd.yml)"
-    # No registry here: the tag names the registered version; the image itself is built by `make model-image`.
+    # No registry here: the tag names the registered version; `make model-bundle MODEL_URI=models:/<name>/<version>`
+    # then `make model-image` would build the image that carries it.
     eval "$(python - "$cicd_dir/ct/ct-result.json" <<'EOF'
 import json, shlex, sys
 r = json.load(open(sys.argv[1]))
