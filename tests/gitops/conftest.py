@@ -10,5 +10,5 @@ BUDGET_TABLE = pytest.StashKey[str]()
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     table = config.stash.get(BUDGET_TABLE, None)
     if table:
-        terminalreporter.write_sep("=", "memory requests per node (tests/gitops/test_memory_budget.py)")
+        terminalreporter.write_sep("=", "memory requests per node (tests/gitops/test_placement.py)")
         terminalreporter.write_line(table)
