@@ -16,8 +16,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from typing import Any
 import yaml
 
 from .k8s_schema import YamlLoader
-from .paths import REPO, UPSTREAM, VENV_BIN, tool_env
+from .paths import REPO, UPSTREAM
 
 __all__ = ["ROLE_DEFAULTS", "argocd_applied", "install_manifest", "role_objects", "ssa_merge"]
 
@@ -81,19 +79,16 @@ def role_objects(out_dir: Path, extra: dict[str, Any] | None = None) -> list[dic
     """The objects render.yml renders (secret values redacted), with ``extra`` role variables."""
     play = out_dir / "render-play.json"
     play.write_text(json.dumps(_PLAY))
+    from .ansible_run import AnsibleHarness  # noqa: PLC0415 - ansible_runner loads only when asked
+
     variables = {
         "argocd_bootstrap_repo_url": FORK_URL,
         "argocd_bootstrap_render_dir": str(out_dir / "rendered"),
-        "ansible_python_interpreter": sys.executable,
         **(extra or {}),
     }
-    proc = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(play),
-         "-e", json.dumps(variables)],
-        capture_output=True, text=True, env=tool_env(), timeout=300, check=False, cwd=REPO,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        raise RuntimeError("argocd_bootstrap render.yml failed:\n%s" % proc.stdout[-3000:])
+    run = AnsibleHarness(out_dir / "ansible").playbook(play, extravars=variables, timeout=300)
+    if not run.ok:
+        raise RuntimeError("argocd_bootstrap render.yml failed:\n%s" % run.stdout[-3000:])
     return [yaml.safe_load(p.read_text()) for p in sorted((out_dir / "rendered").glob("*.yaml"))]
 
 

@@ -12,18 +12,24 @@ Ansible itself from the roles' defaults and vars) plus the labels k3s and the ku
 from __future__ import annotations
 
 import functools
-import json
 import re
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .paths import REPO, VENV_BIN, tool_env
+from .paths import REPO
 
-__all__ = ["CONTROL_PLANE", "WORKER", "Cluster", "Node", "Taint", "builtin_api_versions", "cluster"]
+__all__ = [
+    "CONTROL_PLANE",
+    "WORKER",
+    "Cluster",
+    "Node",
+    "Taint",
+    "builtin_api_versions",
+    "cluster",
+    "crd_api_versions",
+]
 
 CONTROL_PLANE, WORKER = "control-plane", "worker"
 ROLES = REPO / "roles"
@@ -69,13 +75,18 @@ class Cluster:
     def api_versions(self, crds: list[dict[str, Any]]) -> list[str]:
         """What ``.Capabilities.APIVersions`` holds on this cluster once ``crds`` are installed:
         ``group/version`` and ``group/version/Kind`` for every built-in and custom kind."""
-        out = set(self.builtin)
-        for crd in crds:
-            group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
-            for v in crd["spec"]["versions"]:
-                if v.get("served", True):
-                    out.update({"%s/%s" % (group, v["name"]), "%s/%s/%s" % (group, v["name"], kind)})
-        return sorted(out)
+        return sorted(set(self.builtin) | crd_api_versions(crds))
+
+
+def crd_api_versions(crds: list[dict[str, Any]]) -> set[str]:
+    """``group/version`` and ``group/version/Kind`` of every served version of ``crds``."""
+    out = set()
+    for crd in crds:
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for v in crd["spec"]["versions"]:
+            if v.get("served", True):
+                out.update({"%s/%s" % (group, v["name"]), "%s/%s/%s" % (group, v["name"], kind)})
+    return out
 
 
 def builtin_api_versions(schema_version: str) -> tuple[str, ...]:
@@ -108,27 +119,24 @@ _PLAY = """
     k3s_agent_server_url: https://control-plane.invalid:6443
   tasks:
     - name: Show them
-      ansible.builtin.copy:
-        content: >-
-          {{{{ {{'version': k3s_server_version, 'server': k3s_server_config,
-                'agent': k3s_agent_config}} | to_json }}}}
-        dest: "{out}"
-        mode: "0600"
+      ansible.builtin.debug:
+        msg:
+          version: "{{{{ k3s_server_version }}}}"
+          server: "{{{{ k3s_server_config }}}}"
+          agent: "{{{{ k3s_agent_config }}}}"
 """
 
 
 def _role_configs() -> dict[str, Any]:
+    from .ansible_run import AnsibleHarness  # noqa: PLC0415 - ansible_runner loads only when asked
+
     with tempfile.TemporaryDirectory() as tmp:
-        play, out = Path(tmp) / "play.yml", Path(tmp) / "out.json"
-        play.write_text(_PLAY.format(roles=ROLES, out=out))
-        proc = subprocess.run(
-            [str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(play),
-             "-e", "ansible_python_interpreter=%s" % sys.executable],
-            capture_output=True, text=True, env=tool_env(), timeout=300, check=False,
-        )  # fmt: skip
-        if proc.returncode != 0:
-            raise RuntimeError("rendering the roles' k3s configuration failed:\n%s" % proc.stdout[-3000:])
-        return json.loads(out.read_text())
+        play = Path(tmp) / "play.yml"
+        play.write_text(_PLAY.format(roles=ROLES))
+        run = AnsibleHarness(Path(tmp) / "ansible").playbook(play, timeout=300)
+        if not run.ok:
+            raise RuntimeError("rendering the roles' k3s configuration failed:\n%s" % run.stdout[-3000:])
+        return run.task("Show them").res["msg"]
 
 
 def _labels(items: list[str]) -> dict[str, str]:

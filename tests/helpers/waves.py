@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .argocd import AppRender, Platform
+from .cluster import crd_api_versions
 from .paths import REPO
 
 __all__ = ["K3S_NAMESPACES", "WaveFault", "handmade_namespaces", "wave_faults"]
@@ -45,26 +46,18 @@ def handmade_namespaces(readme: Path = README) -> set[str]:
     return set(re.findall(r"kubectl create namespace ([a-z0-9-]+)", readme.read_text()))
 
 
-def _kinds_of(crds) -> set[str]:
-    return {
-        "%s/%s/%s" % (c["spec"]["group"], v["name"], c["spec"]["names"]["kind"])
-        for c in crds
-        for v in c["spec"]["versions"]
-    }
-
-
 def _provides(app: AppRender) -> tuple[set[str], set[str]]:
     namespaces = {o.name for o in app.objects if o.kind == "Namespace"}
     if "CreateNamespace=true" in app.sync_options and app.namespace:
         namespaces.add(app.namespace)
-    return namespaces, _kinds_of([o.obj for o in app.objects if o.kind == "CustomResourceDefinition"])
+    return namespaces, crd_api_versions([o.obj for o in app.objects if o.kind == "CustomResourceDefinition"])
 
 
 def wave_faults(p: Platform, handmade: set[str], argocd_namespace: str = "argocd") -> list[WaveFault]:
     from .argocd import _argocd_crds  # noqa: PLC0415
 
     namespaces = K3S_NAMESPACES | handmade | {argocd_namespace}
-    kinds = set(p.cluster.builtin) | _kinds_of(_argocd_crds())
+    kinds = set(p.cluster.builtin) | crd_api_versions(_argocd_crds())
     faults = []
     for wave in sorted({a.wave for a in p.apps if a.parent}):
         apps = [a for a in p.apps if a.parent and a.wave == wave]
