@@ -110,7 +110,7 @@ class ContextGatherer:
             self.core_v1(),
             target[0],
             target[1],
-            labels.get("container"),
+            container=labels.get("container"),
             tail_lines=POD_TAIL_LINES,
             max_log_bytes=POD_LOG_BYTES,
             max_events=POD_EVENTS,

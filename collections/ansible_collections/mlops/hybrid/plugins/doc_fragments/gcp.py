@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Options shared by every GCP module: GCP_ARG_SPEC in plugins/module_utils/gcp.py.
+    # Options shared by every GCP module: GCP_ARG_SPEC in module_utils/args.py.
     DOCUMENTATION = r"""
 options:
   project:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # GitHub connection options; the argument spec is GITHUB_ARG_SPEC in module_utils/args_common.py.
+    # GitHub connection options; the argument spec is GITHUB_ARG_SPEC in module_utils/args.py.
     DOCUMENTATION = r"""
 options:
   github_token:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # LLM provider options; the argument spec is LLM_PROVIDER_ARG_SPEC in module_utils/args_common.py.
+    # LLM provider options; the argument spec is LLM_ARG_SPEC in module_utils/args.py.
     DOCUMENTATION = r"""
 options:
   provider:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # MLflow connection options; the argument spec is CONNECTION_ARG_SPEC in module_utils/mlflow_registry.py.
+    # MLflow connection options; the argument spec is MLFLOW_ARG_SPEC in module_utils/args.py.
     DOCUMENTATION = r"""
 options:
   tracking_uri:

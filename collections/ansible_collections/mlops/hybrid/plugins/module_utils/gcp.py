@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What every GCP module shares: options, credentials, clients, retries, operations, errors.
 
-``GCP_ARG_SPEC`` pairs with ``plugins/doc_fragments/gcp.py``. ``GcpSession`` builds the
+``GcpSession`` builds the
 google-cloud-compute clients once (REST transport, optional ``api_endpoint`` for a private or
 test endpoint), calls them with retries on 429/5xx and exponential backoff, waits for zone and
 global operations by polling them with a bounded timeout, and turns Google's error bodies into
@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import time
 import traceback
-
-from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import (
     InvalidInput,
@@ -38,7 +36,6 @@ except ImportError:
     GCP_IMPORT_ERROR = traceback.format_exc()
 
 __all__ = [
-    "GCP_ARG_SPEC",
     "GCP_IMPORT_ERROR",
     "HAS_GCP",
     "RETRYABLE_STATUS",
@@ -50,24 +47,6 @@ __all__ = [
 COMPUTE_SCOPE = "https://www.googleapis.com/auth/compute"
 RETRYABLE_STATUS = (429, 500, 502, 503, 504)
 MAX_BACKOFF_SECONDS = 30.0
-
-GCP_ARG_SPEC = dict(
-    project=dict(type="str", required=True, fallback=(env_fallback, ["GCP_PROJECT"])),
-    auth_kind=dict(
-        type="str",
-        choices=["serviceaccount", "application"],
-        default="application",
-        fallback=(env_fallback, ["GCP_AUTH_KIND"]),
-    ),
-    service_account_file=dict(type="path", fallback=(env_fallback, ["GCP_SERVICE_ACCOUNT_FILE"])),
-    service_account_contents=dict(
-        type="jsonarg", no_log=True, fallback=(env_fallback, ["GCP_SERVICE_ACCOUNT_CONTENTS"])
-    ),
-    api_endpoint=dict(type="str", fallback=(env_fallback, ["GCP_COMPUTE_ENDPOINT"])),
-    operation_timeout=dict(type="int", default=300),
-    poll_interval=dict(type="float", default=2.0),
-    retries=dict(type="int", default=5),
-)
 
 # What to do, by the reason Google gives in error.errors[].reason (HTTP) or .code (operation).
 _ADVICE = {
@@ -122,8 +101,7 @@ class GcpSession:
     def __init__(self, params, sleep=time.sleep, clock=time.monotonic):
         if not HAS_GCP:
             raise MissingDependency(
-                "google-cloud-compute and google-auth are required on the host that runs the module "
-                "(pip install google-cloud-compute)",
+                "google-cloud-compute",
                 {"exception": GCP_IMPORT_ERROR},
             )
         self.project = params["project"]

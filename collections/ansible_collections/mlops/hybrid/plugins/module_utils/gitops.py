@@ -452,7 +452,7 @@ def _bump_pr(repo: Repo, b: Bump, github) -> dict:
     message = _message(b, edits)
     head = pr_branch_name(b, edits)
     if github is None:
-        raise MissingDependency("mode pr needs PyGithub")
+        raise MissingDependency("PyGithub", reason="mode pr opens a pull request")
     gh_repo = github(b.pull_request)
     owner = b.pull_request.repository.split("/", 1)[0]
     existing_tip = repo.remote_head(head)

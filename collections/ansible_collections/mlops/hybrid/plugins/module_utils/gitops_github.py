@@ -22,7 +22,7 @@ DEFAULT_RETRIES = 2
 def repository(settings, timeout: int = DEFAULT_TIMEOUT):
     """``settings`` has ``repository`` (owner/name), ``api_url`` and ``token``; a PyGithub Repository."""
     if not HAS_GITHUB:
-        raise MissingDependency("PyGithub is not installed: pip install PyGithub")
+        raise MissingDependency("PyGithub")
     client = Github(
         base_url=settings.api_url.rstrip("/"),
         auth=Auth.Token(settings.token),

@@ -22,9 +22,11 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from ansible.module_utils.basic import env_fallback
-
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput, MlopsError, RemoteError
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import (
+    GateFailed,
+    InvalidInput,
+    RemoteError,
+)
 
 try:
     from mlflow.exceptions import MlflowException
@@ -39,7 +41,6 @@ except ImportError:  # pragma: no cover - reported by the module with missing_re
 
 
 __all__ = [
-    "CONNECTION_ARG_SPEC",
     "HISTORY_PREFIX",
     "GateFailed",
     "Registration",
@@ -65,23 +66,6 @@ ENV_INSECURE = "MLFLOW_TRACKING_INSECURE_TLS"
 ENV_TIMEOUT = "MLFLOW_HTTP_REQUEST_TIMEOUT"
 ENV_RETRIES = "MLFLOW_HTTP_REQUEST_MAX_RETRIES"
 ENV_BACKOFF = "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"
-
-
-# The options of doc_fragments/mlflow.py, shared by every module that talks to MLflow.
-CONNECTION_ARG_SPEC = {
-    "tracking_uri": {"type": "str", "required": True, "fallback": (env_fallback, [ENV_TRACKING_URI])},
-    "username": {"type": "str", "fallback": (env_fallback, [ENV_USERNAME])},
-    "password": {"type": "str", "no_log": True, "fallback": (env_fallback, [ENV_PASSWORD])},
-    "token": {"type": "str", "no_log": True, "fallback": (env_fallback, [ENV_TOKEN])},
-    "ca_path": {"type": "path", "fallback": (env_fallback, [ENV_CA])},
-    "validate_certs": {"type": "bool", "default": True},
-    "request_timeout": {"type": "int", "default": 10},
-    "request_retries": {"type": "int", "default": 1},
-}
-
-
-class GateFailed(MlopsError):
-    """The gated metric is below its threshold; nothing was registered."""
 
 
 @dataclass
@@ -144,7 +128,7 @@ def configure_environment(
 
 
 def configure_from_params(params, environ=None):
-    """:func:`configure_environment` from a module's params built on :data:`CONNECTION_ARG_SPEC`."""
+    """:func:`configure_environment` from a module's params built on MLFLOW_ARG_SPEC (module_utils/args.py)."""
     return configure_environment(
         params["tracking_uri"],
         params["username"],

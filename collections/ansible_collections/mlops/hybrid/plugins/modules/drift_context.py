@@ -147,10 +147,10 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.mlops.hybrid.plugins.module_utils.args import MLFLOW_ARG_SPEC
 from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import drift as collector
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MissingDependency, MlopsError
 from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow_registry import (
-    CONNECTION_ARG_SPEC,
     HAS_MLFLOW,
     client_for,
     configure_from_params,
@@ -158,7 +158,7 @@ from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow_registry impor
 
 
 def argspec():
-    spec = copy.deepcopy(CONNECTION_ARG_SPEC)
+    spec = copy.deepcopy(MLFLOW_ARG_SPEC)
     spec.update(
         model_name=dict(type="str", required=True),
         alias=dict(type="str", default="champion"),

@@ -127,8 +127,9 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.mlops.hybrid.plugins.module_utils.args import GCP_ARG_SPEC
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MlopsError
-from ansible_collections.mlops.hybrid.plugins.module_utils.gcp import GCP_ARG_SPEC, GCP_IMPORT_ERROR, HAS_GCP
+from ansible_collections.mlops.hybrid.plugins.module_utils.gcp import GCP_IMPORT_ERROR, HAS_GCP
 from ansible_collections.mlops.hybrid.plugins.module_utils.gcp_firewall import FIREWALL_ARG_SPEC, ensure_firewall
 
 

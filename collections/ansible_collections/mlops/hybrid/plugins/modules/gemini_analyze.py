@@ -196,12 +196,12 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.context import CATEGORIES
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.engine import analyze_text, read_logs
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.prompts import TEMPLATE_CHOICES
-from ansible_collections.mlops.hybrid.plugins.module_utils.args_common import LLM_PROVIDER_ARG_SPEC
+from ansible_collections.mlops.hybrid.plugins.module_utils.args import LLM_ARG_SPEC
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MissingDependency, MlopsError
 
 
 def argspec():
-    spec = copy.deepcopy(LLM_PROVIDER_ARG_SPEC)
+    spec = copy.deepcopy(LLM_ARG_SPEC)
     spec.update(
         logs=dict(type="str"),
         log_path=dict(type="path"),

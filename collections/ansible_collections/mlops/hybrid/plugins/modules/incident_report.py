@@ -149,7 +149,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import incident
-from ansible_collections.mlops.hybrid.plugins.module_utils.args_common import GITHUB_ARG_SPEC
+from ansible_collections.mlops.hybrid.plugins.module_utils.args import GITHUB_ARG_SPEC
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MissingDependency, MlopsError
 
 

@@ -191,9 +191,9 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.mlops.hybrid.plugins.module_utils.args import MLFLOW_ARG_SPEC
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MlopsError
 from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow_registry import (
-    CONNECTION_ARG_SPEC,
     HAS_MLFLOW,
     Registration,
     client_for,
@@ -203,7 +203,7 @@ from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow_registry impor
 
 
 def argspec():
-    spec = copy.deepcopy(CONNECTION_ARG_SPEC)
+    spec = copy.deepcopy(MLFLOW_ARG_SPEC)
     spec.update(
         name=dict(type="str", required=True),
         run_id=dict(type="str"),

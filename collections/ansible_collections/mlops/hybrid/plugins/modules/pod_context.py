@@ -23,6 +23,7 @@ author:
   - mlops.hybrid maintainers (@mlops-hybrid)
 extends_documentation_fragment:
   - mlops.hybrid.attributes.read_only
+  - mlops.hybrid.k8s
 options:
   namespace:
     description: Namespace of the pod (the alert's C(namespace) label).
@@ -35,28 +36,6 @@ options:
   container:
     description: Container whose logs are read. Defaults to the first container that is not ready or restarted.
     type: str
-  host:
-    description:
-      - URL of the Kubernetes API server. With O(api_key), used instead of a kubeconfig. Falls back to E(K8S_AUTH_HOST).
-    type: str
-  api_key:
-    description: Bearer token for O(host). Falls back to E(K8S_AUTH_API_KEY).
-    type: str
-  kubeconfig:
-    description:
-      - Path of a kubeconfig. Falls back to E(K8S_AUTH_KUBECONFIG). Without it and without O(host), the in-cluster
-        ServiceAccount is used, else C(~/.kube/config).
-    type: path
-  context:
-    description: Context of the kubeconfig. Falls back to E(K8S_AUTH_CONTEXT).
-    type: str
-  validate_certs:
-    description: Verify the API server's certificate.
-    type: bool
-    default: true
-  ca_cert:
-    description: CA bundle of the API server, with O(host).
-    type: path
   tail_lines:
     description: Log lines read from each container (the last ones).
     type: int
@@ -182,25 +161,17 @@ redactions:
   type: dict
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
-
+from ansible_collections.mlops.hybrid.plugins.module_utils.args import K8S_ARG_SPEC, spec
 from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import pod as collector
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MissingDependency, MlopsError
+from ansible_collections.mlops.hybrid.plugins.module_utils.runner import run_module
 
 
 def argspec():
-    return dict(
+    return spec(
+        K8S_ARG_SPEC,
         namespace=dict(type="str", required=True),
         pod=dict(type="str", required=True),
         container=dict(type="str"),
-        host=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_HOST"])),
-        api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["K8S_AUTH_API_KEY"])),
-        kubeconfig=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
-        context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
-        validate_certs=dict(type="bool", default=True),
-        ca_cert=dict(type="path"),
         tail_lines=dict(type="int", default=200),
         max_log_bytes=dict(type="int", default=65536),
         max_events=dict(type="int", default=50),
@@ -209,30 +180,32 @@ def argspec():
     )
 
 
-def main():
-    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
+def execute(module):
     p = module.params
-    try:
-        api = collector.core_v1_api(
-            p["kubeconfig"], p["context"], p["host"], p["api_key"], p["ca_cert"], p["validate_certs"]
-        )
-        result = collector.collect_pod_context(
-            api,
-            p["namespace"],
-            p["pod"],
-            p["container"],
-            p["tail_lines"],
-            p["max_log_bytes"],
-            p["max_events"],
-            p["previous"],
-            p["timeout"],
-            [p["api_key"]],
-        )
-    except MissingDependency as e:
-        module.fail_json(msg=missing_required_lib(e.msg), exception=traceback.format_exc())
-    except MlopsError as e:
-        module.fail_json(msg=e.msg, exception=traceback.format_exc(), **e.result)
-    module.exit_json(changed=False, **result)
+    api = collector.core_v1_api(
+        kubeconfig=p["kubeconfig"],
+        context=p["context"],
+        host=p["host"],
+        token=p["api_key"],
+        ca_cert=p["ca_cert"],
+        validate_certs=p["validate_certs"],
+    )
+    return collector.collect_pod_context(
+        api,
+        p["namespace"],
+        p["pod"],
+        container=p["container"],
+        tail_lines=p["tail_lines"],
+        max_log_bytes=p["max_log_bytes"],
+        max_events=p["max_events"],
+        previous=p["previous"],
+        timeout=p["timeout"],
+        secrets=[p["api_key"]],
+    )
+
+
+def main():
+    run_module(argspec(), execute)
 
 
 if __name__ == "__main__":

@@ -137,7 +137,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mlops.hybrid.plugins.module_utils import github_api
-from ansible_collections.mlops.hybrid.plugins.module_utils.args_common import GITHUB_ARG_SPEC
+from ansible_collections.mlops.hybrid.plugins.module_utils.args import GITHUB_ARG_SPEC
 from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import workflow as collector
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MissingDependency, MlopsError
 

@@ -186,7 +186,7 @@ def registry_client(tracking_uri):
     (MLFLOW_TRACKING_USERNAME / _PASSWORD or _TOKEN, MLFLOW_HTTP_REQUEST_TIMEOUT, ...).
     """
     if not HAS_MLFLOW:
-        raise MissingDependency("the mlflow client is not installed (pip install mlflow-skinny)")
+        raise MissingDependency("mlflow-skinny")
     if not tracking_uri:
         raise InvalidInput("no MLflow tracking URI given (MLFLOW_TRACKING_URI)")
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)

@@ -3,7 +3,7 @@
 """Context of a pod from an alert's labels (namespace, pod, container), read-only.
 
     api = pod.core_v1_api(host=..., token=...)          # or any kubernetes.client.CoreV1Api
-    ctx = pod.collect_pod_context(api, "models", "breast-cancer-predictor-abc", "kserve-container")
+    ctx = pod.collect_pod_context(api, "models", "breast-cancer-predictor-abc", container="kserve-container")
 
 Returns the container statuses (state, last termination reason and exit code, restarts), requests and
 limits, the node, the logs of the current and the previous container (tail, bounded in lines and
@@ -36,7 +36,7 @@ EVENT_PAGE = 50
 SERVER_BYTES_FACTOR = 4
 
 
-def core_v1_api(kubeconfig=None, context=None, host=None, token=None, ca_cert=None, validate_certs=True):
+def core_v1_api(*, kubeconfig=None, context=None, host=None, token=None, ca_cert=None, validate_certs=True):
     """A CoreV1Api from a host and token, a kubeconfig, or the in-cluster ServiceAccount (in that order)."""
     if not HAS_KUBERNETES:
         raise MissingDependency("kubernetes")
@@ -229,6 +229,7 @@ def collect_pod_context(
     core_v1,
     namespace,
     pod,
+    *,
     container=None,
     tail_lines=DEFAULT_TAIL_LINES,
     max_log_bytes=DEFAULT_MAX_LOG_BYTES,
