@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-from .errors import InvalidInput, MissingDependency, RemoteError
+from .errors import InvalidInput, MissingDependency
+from .github.client import remote_error
 
 try:
     from github import Auth, Github, GithubException
@@ -32,28 +33,6 @@ def connect(token, api_url, timeout=30):
     if not token:
         raise InvalidInput("a GitHub token is needed: set github_token or GITHUB_TOKEN")
     return Github(auth=Auth.Token(token), base_url=api_url.rstrip("/"), timeout=timeout, retry=None)
-
-
-def remote_error(e, what):
-    """Turn a GithubException into a RemoteError that says what failed and what GitHub answered."""
-    status = getattr(e, "status", None)
-    data = getattr(e, "data", None)
-    message = data.get("message") if isinstance(data, dict) else str(e)
-    if isinstance(data, dict) and isinstance(data.get("errors"), list):
-        details = [
-            err.get("message") or "%s %s" % (err.get("field", ""), err.get("code", ""))
-            for err in data["errors"]
-            if isinstance(err, dict)
-        ]
-        if details:
-            message = "%s: %s" % (message, "; ".join(details))
-    hint = {
-        401: " (the token is invalid or expired)",
-        403: " (the token lacks permission, or a rate limit was hit)",
-        404: " (no such repository/object, or the token cannot see it)",
-        422: " (GitHub refused the content)",
-    }.get(status, "")
-    return RemoteError("GitHub %s failed: %s %s%s" % (what, status, message, hint), {"status": status})
 
 
 def get_repo(gh, repository):
