@@ -49,3 +49,7 @@ class OperationTimeout(MlopsError):
 
 class GateFailed(MlopsError):
     """A quality gate (a metric below its threshold) refused the change; nothing was changed."""
+
+
+class CheckFailed(MlopsError):
+    """A check of what the host needs did not pass; ``result`` holds every check with its hint."""

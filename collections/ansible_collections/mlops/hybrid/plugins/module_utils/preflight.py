@@ -14,7 +14,7 @@ import shutil
 import socket
 import sys
 
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import CheckFailed, InvalidInput
 
 __all__ = [
     "check_binary",
@@ -30,14 +30,18 @@ CGROUP_V2_MARKER = "/sys/fs/cgroup/cgroup.controllers"
 MEMINFO = "/proc/meminfo"
 
 
-def _check(name, kind, ok, detail, hint=""):
+def _check(name, kind, *, ok, detail, hint=""):
     return {"name": name, "kind": kind, "ok": bool(ok), "detail": detail, "hint": "" if ok else hint}
 
 
 def check_binary(name, path=None):
     found = shutil.which(name, path=path)
     return _check(
-        name, "binary", found, found or "not on PATH", "install '%s' (Debian: apt-get install %s)" % (name, name)
+        name,
+        "binary",
+        ok=found,
+        detail=found or "not on PATH",
+        hint="install '%s' (Debian: apt-get install %s)" % (name, name),
     )
 
 
@@ -50,9 +54,9 @@ def check_python_module(name):
     return _check(
         name,
         "python_module",
-        spec is not None,
-        origin or "not importable by %s" % sys.executable,
-        "pip install the package that provides '%s' into %s" % (name, sys.prefix),
+        ok=spec is not None,
+        detail=origin or "not importable by %s" % sys.executable,
+        hint="pip install the package that provides '%s' into %s" % (name, sys.prefix),
     )
 
 
@@ -71,14 +75,14 @@ def check_memory(min_mb, path=MEMINFO):
     try:
         total = read_meminfo_mb(path).get("MemTotal")
     except OSError as e:
-        return _check("memory", "memory", False, "cannot read %s: %s" % (path, e), "run on Linux")
+        return _check("memory", "memory", ok=False, detail="cannot read %s: %s" % (path, e), hint="run on Linux")
     ok = total is not None and total >= min_mb
     return _check(
         "memory",
         "memory",
-        ok,
-        "%s MiB total, %d MiB required" % (total, min_mb),
-        "this host has less memory than the stage needs; use a larger machine type",
+        ok=ok,
+        detail="%s MiB total, %d MiB required" % (total, min_mb),
+        hint="this host has less memory than the stage needs; use a larger machine type",
     )
 
 
@@ -87,9 +91,9 @@ def check_cgroup_v2(marker=CGROUP_V2_MARKER):
     return _check(
         "cgroup_v2",
         "cgroup",
-        ok,
-        "unified hierarchy" if ok else "%s not found (cgroup v1 or none)" % marker,
-        "boot with systemd.unified_cgroup_hierarchy=1; under WSL2 set "
+        ok=ok,
+        detail="unified hierarchy" if ok else "%s not found (cgroup v1 or none)" % marker,
+        hint="boot with systemd.unified_cgroup_hierarchy=1; under WSL2 set "
         "kernelCommandLine = cgroup_no_v1=all in %UserProfile%\\.wslconfig",
     )
 
@@ -107,9 +111,9 @@ def check_port_free(port, host="127.0.0.1"):
     return _check(
         "port %d" % int(port),
         "port",
-        ok,
-        detail,
-        "stop whatever listens on %s:%d or choose another port" % (host, int(port)),
+        ok=ok,
+        detail=detail,
+        hint="stop whatever listens on %s:%d or choose another port" % (host, int(port)),
     )
 
 
@@ -122,14 +126,14 @@ def check_python_version(minimum):
     return _check(
         "python",
         "python",
-        have >= want,
-        "%s (%s)" % (".".join(map(str, sys.version_info[:3])), sys.executable),
-        "use Python %s or newer" % minimum,
+        ok=have >= want,
+        detail="%s (%s)" % (".".join(map(str, sys.version_info[:3])), sys.executable),
+        hint="use Python %s or newer" % minimum,
     )
 
 
 def run_checks(
-    binaries=(), python_modules=(), min_memory_mb=None, require_cgroup_v2=False, free_ports=(), min_python=None
+    *, binaries=(), python_modules=(), min_memory_mb=None, require_cgroup_v2=False, free_ports=(), min_python=None
 ):
     checks = []
     if min_python:
@@ -142,6 +146,14 @@ def run_checks(
         checks.append(check_cgroup_v2())
     checks.extend(check_port_free(p) for p in free_ports)
     return checks
+
+
+def evaluate(checks, *, fail_on_missing=True):
+    """The module's result for ``checks``; raises CheckFailed (with that result) when one failed and that is fatal."""
+    result = dict(ok=all(c["ok"] for c in checks), checks=checks, missing=[c["name"] for c in checks if not c["ok"]])
+    if fail_on_missing and not result["ok"]:
+        raise CheckFailed(summarize(checks), dict(result, changed=False))
+    return result
 
 
 def summarize(checks):

@@ -98,12 +98,8 @@ missing:
   elements: str
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MlopsError
-from ansible_collections.mlops.hybrid.plugins.module_utils.preflight import run_checks, summarize
+from ansible_collections.mlops.hybrid.plugins.module_utils.preflight import evaluate, run_checks
+from ansible_collections.mlops.hybrid.plugins.module_utils.runner import run_module
 
 
 def argspec():
@@ -118,29 +114,21 @@ def argspec():
     )
 
 
-def main():
-    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
+def execute(module):
     p = module.params
-    try:
-        checks = run_checks(
-            p["binaries"],
-            p["python_modules"],
-            p["min_memory_mb"],
-            p["require_cgroup_v2"],
-            p["free_ports"],
-            p["min_python"],
-        )
-    except MlopsError as e:
-        module.fail_json(msg=e.msg, exception=traceback.format_exc(), **e.result)
-    result = dict(
-        changed=False,
-        ok=all(c["ok"] for c in checks),
-        checks=checks,
-        missing=[c["name"] for c in checks if not c["ok"]],
+    checks = run_checks(
+        binaries=p["binaries"],
+        python_modules=p["python_modules"],
+        min_memory_mb=p["min_memory_mb"],
+        require_cgroup_v2=p["require_cgroup_v2"],
+        free_ports=p["free_ports"],
+        min_python=p["min_python"],
     )
-    if p["fail_on_missing"] and not result["ok"]:
-        module.fail_json(msg=summarize(checks), **result)
-    module.exit_json(**result)
+    return evaluate(checks, fail_on_missing=p["fail_on_missing"])
+
+
+def main():
+    run_module(argspec(), execute)
 
 
 if __name__ == "__main__":
