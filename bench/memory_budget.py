@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.helpers.cluster import CONTROL_PLANE, cluster
-from tests.helpers.placement import CONTROL_PLANE_BUDGET_MIB, budget_rows, format_table, platform_workloads, totals
+from sandbox.cluster import CONTROL_PLANE, cluster
+from sandbox.placement import CONTROL_PLANE_BUDGET_MIB, budget_rows, format_table, platform_workloads, totals
 
 
 def main() -> int:

@@ -30,8 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "model" / "src")]
 
 from mlops_model.train import main as train_main  # noqa: E402
-from model.tests.servers import ModelServerProcess, breast_cancer_rows  # noqa: E402
-from tests.helpers.procs import Service, free_port, http_ok  # noqa: E402
+from sandbox.model_server import ModelServerProcess, breast_cancer_rows  # noqa: E402
+from sandbox.procs import Service, free_port, http_ok  # noqa: E402
 
 MODEL_NAME = "breast-cancer"
 MLSERVER_VENV = REPO / ".venv-mlserver"

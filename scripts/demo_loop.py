@@ -56,7 +56,7 @@ def skip(reason: str) -> int:
 
 def serve_github_fake(record: Path, port_file: Path) -> int:
     """Run the GitHub fake until SIGTERM; every accepted repository_dispatch is appended to ``record``."""
-    from tests.helpers.bridge import REPOSITORY, GitHubWithOutage  # noqa: PLC0415
+    from sandbox.bridge import REPOSITORY, GitHubWithOutage  # noqa: PLC0415
 
     class RecordingGitHub(GitHubWithOutage):
         def _repository_dispatch(self, m, q, body, h):
@@ -84,7 +84,7 @@ class GitHubProcess:
     name = "github-fake"
 
     def __init__(self, workdir: Path):
-        from tests.helpers.procs import ManagedProcess  # noqa: PLC0415
+        from sandbox.procs import ManagedProcess  # noqa: PLC0415
 
         self.workdir = workdir
         self.record = workdir / "dispatches.jsonl"
@@ -156,7 +156,7 @@ def stop_recorded(quiet: bool = False) -> int:
 
 def run_analysis(run_dir: Path, payload: dict, env: dict[str, str]) -> tuple[int, str]:
     """playbooks/drift_analysis.yml through ansible-runner, as .github/workflows/drift-analysis.yml runs it."""
-    from tests.helpers.paths import tool_env  # noqa: PLC0415
+    from sandbox.paths import tool_env  # noqa: PLC0415
 
     runner_dir = run_dir / "runner-drift-analysis"
     cmd = [
@@ -173,7 +173,7 @@ def run_analysis(run_dir: Path, payload: dict, env: dict[str, str]) -> tuple[int
 
 def missing_prerequisite(state: Path) -> str | None:
     """Why the loop cannot run here (a missing package or an earlier stage that did not run), or None."""
-    from tests.helpers.procs import BinaryMissing, require_binary  # noqa: PLC0415
+    from sandbox.procs import BinaryMissing, require_binary  # noqa: PLC0415
 
     if not (state / "ct" / "ct-result.json").exists():
         return "no registered model: the ct-cd stage did not register one (%s is missing)" % (
@@ -211,7 +211,7 @@ def write_report(run_dir: Path, github, out: str, title: str) -> Path:
     """The issue the analysis opened in the GitHub fake (or the playbook's output) as markdown."""
     import requests  # noqa: PLC0415
 
-    from tests.helpers.closed_loop import REPOSITORY  # noqa: PLC0415
+    from sandbox.closed_loop import REPOSITORY  # noqa: PLC0415
 
     issues = requests.get(
         "%s/repos/%s/issues" % (github.url, REPOSITORY), headers={"Authorization": "Bearer " + github.token}, timeout=10
@@ -232,7 +232,7 @@ def bridge_env(mlflow_url: str, github_token: str) -> dict[str, str]:
     """The bridge's environment as gitops/platform/bridge's Deployment sets it, and nothing more: its
     Services pointed at the local MLflow (Prometheus: the loop's own), its GitHub token the fake's;
     the local MLflow has no basic auth, so the optional MLflow credentials stay unset."""
-    from tests.helpers.bridge import deployment_env  # noqa: PLC0415
+    from sandbox.bridge import deployment_env  # noqa: PLC0415
 
     services = {"mlflow.mlflow": mlflow_url, "kps-prometheus.monitoring": None}
     return deployment_env({("alert-bridge-github", "token"): github_token}, services, mounted=False)
@@ -241,10 +241,10 @@ def bridge_env(mlflow_url: str, github_token: str) -> dict[str, str]:
 def run(run_dir: Path, state: Path, keep: bool) -> int:  # noqa: PLR0915 - one story, told in order
     import numpy as np  # noqa: PLC0415
 
-    from model.tests.servers import breast_cancer_rows  # noqa: PLC0415
-    from tests.helpers.closed_loop import REPOSITORY, ClosedLoop  # noqa: PLC0415
-    from tests.helpers.mlflow_server import MlflowServer  # noqa: PLC0415
-    from tests.helpers.procs import ServiceError  # noqa: PLC0415
+    from sandbox.closed_loop import REPOSITORY, ClosedLoop  # noqa: PLC0415
+    from sandbox.mlflow_server import MlflowServer  # noqa: PLC0415
+    from sandbox.model_server import breast_cancer_rows  # noqa: PLC0415
+    from sandbox.procs import ServiceError  # noqa: PLC0415
 
     reason = missing_prerequisite(state)
     if reason:

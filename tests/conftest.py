@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.ansible_run import AnsibleHarness
+from sandbox.ansible_run import AnsibleHarness
 
 # Real local services (MLflow, Git remotes, Prometheus, Alertmanager, webhook receiver).
-pytest_plugins = ["tests.helpers.fixtures"]
+pytest_plugins = ["sandbox.fixtures"]
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from tests.helpers.bridge import REPOSITORY, WEBHOOK_TOKEN, alert, bridge_image, github_fake, wait_until, webhook_body
-from tests.helpers.procs import free_port, http_ok
+from sandbox.bridge import REPOSITORY, WEBHOOK_TOKEN, alert, bridge_image, github_fake, wait_until, webhook_body
+from sandbox.procs import free_port, http_ok
 
 pytestmark = [pytest.mark.podman, pytest.mark.slow]
 

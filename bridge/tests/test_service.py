@@ -11,10 +11,7 @@ import time
 import pytest
 import requests
 
-from tests.aiops.secrets_planted import LOG as SECRET_LOG
-from tests.aiops.secrets_planted import SECRETS, leaked
-from tests.fakes.kubernetes import crashlooping_pod
-from tests.helpers.bridge import (
+from sandbox.bridge import (
     BRIDGE_SRC,
     COLLECTIONS,
     REPOSITORY,
@@ -26,7 +23,10 @@ from tests.helpers.bridge import (
     wait_until,
     webhook_body,
 )
-from tests.helpers.paths import tool_env
+from sandbox.fakes.kubernetes import crashlooping_pod
+from sandbox.paths import tool_env
+from sandbox.secrets_planted import LOG as SECRET_LOG
+from sandbox.secrets_planted import SECRETS, leaked
 
 pytestmark = pytest.mark.services
 

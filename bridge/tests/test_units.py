@@ -11,7 +11,7 @@ from mlops_bridge.dispatch import MAX_PAYLOAD_CHARS, backoff_delay, build_payloa
 from mlops_bridge.limits import Deduplicator, TokenBucket
 from mlops_bridge.schema import InvalidPayload, parse_notification
 from mlops_bridge.spool import Spool, SpoolFull
-from tests.helpers.bridge import alert, webhook_body
+from sandbox.bridge import alert, webhook_body
 
 
 class Clock:

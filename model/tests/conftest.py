@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from mlops_model.train import main as train_main
-from model.tests.servers import ModelServerProcess
+from sandbox.model_server import ModelServerProcess
 
 # The shared test bench (MLflow server, leftover-process check); a no-op when tests/conftest.py loaded it.
-pytest_plugins = ["tests.helpers.fixtures"]
+pytest_plugins = ["sandbox.fixtures"]
 
 
 @pytest.fixture(scope="session")

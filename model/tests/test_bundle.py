@@ -12,7 +12,7 @@ from mlops_model import artifacts
 from mlops_model.bundle import BundleInfo, build_args, fetch, main, verify
 from mlops_model.errors import ArtifactError, InvalidInput
 from mlops_model.train import main as train_main
-from model.tests.servers import breast_cancer_rows
+from sandbox.model_server import breast_cancer_rows
 
 
 def test_a_training_directory_is_an_unregistered_bundle(model_dir, capsys):

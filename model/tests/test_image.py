@@ -15,9 +15,9 @@ import pytest
 import requests
 
 from mlops_model import artifacts
-from model.tests.servers import breast_cancer_rows
-from tests.helpers.paths import REPO
-from tests.helpers.procs import free_port
+from sandbox.model_server import breast_cancer_rows
+from sandbox.paths import REPO
+from sandbox.procs import free_port
 
 pytestmark = [pytest.mark.podman, pytest.mark.slow]
 

@@ -10,7 +10,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from mlops_model import artifacts
-from model.tests.servers import breast_cancer_rows, predict_v1
+from sandbox.model_server import breast_cancer_rows, predict_v1
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -279,8 +279,8 @@ def test_server_refuses_a_missing_model_directory(tmp_path):
     import subprocess  # noqa: PLC0415
     import sys  # noqa: PLC0415
 
-    from model.tests.servers import MODEL_SRC  # noqa: PLC0415
-    from tests.helpers.paths import tool_env  # noqa: PLC0415
+    from sandbox.model_server import MODEL_SRC  # noqa: PLC0415
+    from sandbox.paths import tool_env  # noqa: PLC0415
 
     r = subprocess.run(
         [sys.executable, "-m", "mlops_model.server", "--model", str(tmp_path / "none"), "--port", "1"],

@@ -12,7 +12,7 @@ from mlops_model.data import load_split
 from mlops_model.evaluate import main as evaluate_main
 from mlops_model.reference import Reference
 from mlops_model.train import main as train_main
-from model.tests.servers import predict_v1
+from sandbox.model_server import predict_v1
 
 
 def test_training_passes_the_gate_and_writes_every_artifact(model_dir):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.gemini import FakeGemini
-from tests.fakes.github import FakeGitHub
-from tests.fakes.openai_compat import FakeOpenAICompatible
-from tests.fakes.slack import FakeSlack
+from sandbox.fakes.gemini import FakeGemini
+from sandbox.fakes.github import FakeGitHub
+from sandbox.fakes.openai_compat import FakeOpenAICompatible
+from sandbox.fakes.slack import FakeSlack
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import context
-from tests.helpers.paths import REPO
+from sandbox.paths import REPO
 
 CORPUS = REPO / "tests" / "corpus"
 LABELS = json.loads((CORPUS / "labels.json").read_text())["cases"]

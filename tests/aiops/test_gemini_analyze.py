@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from tests.helpers.paths import REPO
-
-from .secrets_planted import CONTEXT, LOG, SECRETS, leaked
+from sandbox.paths import REPO
+from sandbox.secrets_planted import CONTEXT, LOG, SECRETS, leaked
 
 MODULE = "mlops.hybrid.gemini_analyze"
 NO_KEY_ENV = {"GEMINI_API_KEY": "", "GOOGLE_API_KEY": ""}

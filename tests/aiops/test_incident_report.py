@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from tests.helpers.paths import REPO
-
-from .secrets_planted import CONTEXT, LOG, SECRETS, leaked
+from sandbox.paths import REPO
+from sandbox.secrets_planted import CONTEXT, LOG, SECRETS, leaked
 
 ANALYZE = "mlops.hybrid.gemini_analyze"
 MODULE = "mlops.hybrid.incident_report"

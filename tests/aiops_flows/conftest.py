@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.github import FakeGitHubActions
-from tests.fakes.kubernetes import FakeKubernetes
-from tests.fakes.slack import FakeSlack
+from sandbox.fakes.github import FakeGitHubActions
+from sandbox.fakes.kubernetes import FakeKubernetes
+from sandbox.fakes.slack import FakeSlack
 
 from .scenarios import REPO_NAME
 

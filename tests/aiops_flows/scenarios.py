@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.fakes.github import FakeGitHubActions
-from tests.fakes.kubernetes import FakeKubernetes, crashlooping_pod, oomkilled_pod
-from tests.helpers.paths import REPO
+from sandbox.fakes.github import FakeGitHubActions
+from sandbox.fakes.kubernetes import FakeKubernetes, crashlooping_pod, oomkilled_pod
+from sandbox.paths import REPO
 
 REPO_NAME = "example/platform"
 CASES = REPO / "tests" / "corpus" / "cases"

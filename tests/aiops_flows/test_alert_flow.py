@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers.paths import REPO
+from sandbox.paths import REPO
 
 from .scenarios import PREDICTOR, REPO_NAME, crashloop, oomkill
 

@@ -11,9 +11,9 @@ import requests
 import yaml
 
 from mlops_model.train import main as train_main
-from model.tests.servers import ModelServerProcess, breast_cancer_rows, predict_v1
-from tests.helpers.paths import REPO
-from tests.helpers.prometheus import prometheus_config
+from sandbox.model_server import ModelServerProcess, breast_cancer_rows, predict_v1
+from sandbox.paths import REPO
+from sandbox.prometheus import prometheus_config
 
 from .scenarios import REPO_NAME
 

@@ -27,10 +27,7 @@ import yaml
 
 from mlops_bridge.config import ENV, Settings
 from mlops_model.train import main as train_main
-from model.tests.servers import ModelServerProcess, breast_cancer_rows
-from tests.fakes.gemini import FakeGemini
-from tests.gitops.test_mlflow_deployment import ADMIN_PASSWORD, SEARCH, DeploymentMlflow
-from tests.helpers.bridge import (
+from sandbox.bridge import (
     REPOSITORY,
     BridgeContainer,
     bridge_image,
@@ -39,12 +36,15 @@ from tests.helpers.bridge import (
     in_cluster_service,
     wait_until,
 )
-from tests.helpers.closed_loop import fast_alertmanager_config, fast_rules
-from tests.helpers.gitops import render
-from tests.helpers.mlflow_server import use_tracking_uri
-from tests.helpers.paths import REPO
-from tests.helpers.procs import BinaryMissing, require_binary
-from tests.helpers.prometheus import Alertmanager, Prometheus, prometheus_config
+from sandbox.closed_loop import fast_alertmanager_config, fast_rules
+from sandbox.fakes.gemini import FakeGemini
+from sandbox.gitops import render
+from sandbox.mlflow_server import use_tracking_uri
+from sandbox.model_server import ModelServerProcess, breast_cancer_rows
+from sandbox.paths import REPO
+from sandbox.procs import BinaryMissing, require_binary
+from sandbox.prometheus import Alertmanager, Prometheus, prometheus_config
+from tests.gitops.test_mlflow_deployment import ADMIN_PASSWORD, SEARCH, DeploymentMlflow
 
 from .test_drift_flow import pipeline_inputs, send, shifted
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers.paths import REPO
+from sandbox.paths import REPO
 
 from .scenarios import PLANTED_TOKEN, REPO_NAME, bandit_failure
 
@@ -83,7 +83,7 @@ def test_an_unknown_run_fails_clearly_and_posts_nothing(ansible, github, slack, 
 
 
 def test_with_gemini_the_devsecops_prompt_gets_the_findings_files_and_commits(ansible, github, slack, flow_env):
-    from tests.fakes.gemini import FakeGemini  # noqa: PLC0415
+    from sandbox.fakes.gemini import FakeGemini  # noqa: PLC0415
 
     s = bandit_failure(github)
     answer = {

@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from tests.helpers.paths import REPO
+from sandbox.paths import REPO
 from tests.helpers.workflows import LOCAL_REUSABLE
 
 WORKFLOWS = REPO / ".github" / "workflows"

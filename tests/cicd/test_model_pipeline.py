@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sandbox.gitrepo import GitRemote
+from sandbox.paths import REPO, tool_env
 from tests.helpers import workflows
-from tests.helpers.gitrepo import GitRemote
-from tests.helpers.paths import REPO, tool_env
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

@@ -13,10 +13,10 @@ import time
 import pytest
 import requests
 
-from tests.helpers.bridge import BridgeProcess, alert, github_fake, wait_until, webhook_body
-from tests.helpers.closed_loop import REPOSITORY, fast_alertmanager_config
-from tests.helpers.procs import BinaryMissing
-from tests.helpers.prometheus import Alertmanager
+from sandbox.bridge import BridgeProcess, alert, github_fake, wait_until, webhook_body
+from sandbox.closed_loop import REPOSITORY, fast_alertmanager_config
+from sandbox.procs import BinaryMissing
+from sandbox.prometheus import Alertmanager
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

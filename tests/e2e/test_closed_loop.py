@@ -4,7 +4,7 @@ routing, the alert bridge, and the GitHub fake (GitHub itself cannot be reached 
 
 Transformations, printed by the test: every rule's ``for:`` becomes 5 s (range windows stay), and
 Alertmanager's group_wait / group_interval become 1 s / 2 s. Slow requests come from the test-only
-``x-inject-latency-seconds`` header of tests/e2e/latency_server.py; shifted traffic is the data set
+``x-inject-latency-seconds`` header of sandbox/latency_server.py; shifted traffic is the data set
 with every feature scaled by 1.6. Secrets are planted in the pod's logs, labels and annotations (the
 Kubernetes fake) and in the model's series labels (and so in the alerts' labels).
 """
@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 
 from mlops_model.train import main as train_main
-from model.tests.servers import breast_cancer_rows
-from tests.aiops.secrets_planted import LOG as SECRET_LOG
-from tests.aiops.secrets_planted import SECRETS, leaked
-from tests.fakes.kubernetes import crashlooping_pod
-from tests.helpers.bridge import KubernetesWithPodList, github_fake, kubeconfig_for, wait_until
-from tests.helpers.closed_loop import ClosedLoop
-from tests.helpers.procs import BinaryMissing, require_binary
+from sandbox.bridge import KubernetesWithPodList, github_fake, kubeconfig_for, wait_until
+from sandbox.closed_loop import ClosedLoop
+from sandbox.fakes.kubernetes import crashlooping_pod
+from sandbox.model_server import breast_cancer_rows
+from sandbox.procs import BinaryMissing, require_binary
+from sandbox.secrets_planted import LOG as SECRET_LOG
+from sandbox.secrets_planted import SECRETS, leaked
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

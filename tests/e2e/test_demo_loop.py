@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from tests.helpers.paths import REPO, tool_env
+from sandbox.paths import REPO, tool_env
 
 SCRIPT = REPO / "scripts" / "demo_loop.py"
 

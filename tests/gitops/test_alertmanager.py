@@ -8,8 +8,8 @@ import subprocess
 import pytest
 import yaml
 
-from tests.helpers.gitops import alertmanager_config_from_gitops
-from tests.helpers.procs import require_binary
+from sandbox.gitops import alertmanager_config_from_gitops
+from sandbox.procs import require_binary
 
 AMTOOL = "/usr/bin/amtool"
 TOKEN_FILE = "/etc/alertmanager/secrets/alert-bridge-token/token"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from tests.helpers.gitops import (
+from sandbox.gitops import (
     GITOPS,
     alertmanager_config_from_gitops,
     chart_sources,

@@ -9,8 +9,8 @@ import subprocess
 
 import yaml
 
-from tests.helpers.gitops import MONITORING_DIR, render
-from tests.helpers.procs import require_binary
+from sandbox.gitops import MONITORING_DIR, render
+from sandbox.procs import require_binary
 
 # The model server's metrics (issue 3's contract) and the series Prometheus derives from them.
 MODEL_METRICS = {

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 
-from tests.helpers.argocd import REPO_URL, platform, render_bootstrap
-from tests.helpers.argocd_install import role_objects
+from sandbox.argocd import REPO_URL, platform, render_bootstrap
+from sandbox.argocd_install import role_objects
 
 FORK = "https://git.example.org/someone/mlops-hybrid-fork.git"
 REVISION = "0123456789abcdef0123456789abcdef01234567"

@@ -19,10 +19,10 @@ import yaml
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
 from ansible_collections.mlops.hybrid.plugins.module_utils.gitops_yaml import edit_text
+from sandbox.argocd import platform
+from sandbox.gitops import GITOPS, chart_sources, kustomize_dirs, render_all
+from sandbox.paths import REPO
 from tests.helpers import workflows
-from tests.helpers.argocd import platform
-from tests.helpers.gitops import GITOPS, chart_sources, kustomize_dirs, render_all
-from tests.helpers.paths import REPO
 
 OWNER = "mlops-hybrid"  # github.repository_owner of the repository this checkout is published as
 PROJECT_REGISTRY = "ghcr.io/%s/" % OWNER

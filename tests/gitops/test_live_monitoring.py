@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.gitops import alertmanager_config_from_gitops, prometheus_rules_from_gitops
-from tests.helpers.prometheus import prometheus_config
+from sandbox.gitops import alertmanager_config_from_gitops, prometheus_rules_from_gitops
+from sandbox.prometheus import prometheus_config
 
 pytestmark = pytest.mark.services
 

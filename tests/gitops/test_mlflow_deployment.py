@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers.gitops import GITOPS, render
-from tests.helpers.paths import VENV_BIN, tool_env
-from tests.helpers.procs import Service, http_ok
+from sandbox.gitops import GITOPS, render
+from sandbox.paths import VENV_BIN, tool_env
+from sandbox.procs import Service, http_ok
 
 pytestmark = pytest.mark.services
 

@@ -1,5 +1,5 @@
 """Where the platform's pods can run, and what they request, from what is really applied: the
-rendered tree (tests/helpers/argocd.py) and ArgoCD as argocd_bootstrap applies it, on the two nodes
+rendered tree (sandbox/argocd.py) and ArgoCD as argocd_bootstrap applies it, on the two nodes
 with the taints and labels the k3s roles give them. Every workload has a node, every long-running
 container a memory request, and the control plane (e2-small, 2 GiB) stays within 60 % including
 k3s itself. The per-node table is printed and shown in pytest's summary."""
@@ -10,10 +10,9 @@ import copy
 
 import pytest
 
-from tests.gitops.conftest import BUDGET_TABLE
-from tests.helpers.argocd_install import install_manifest
-from tests.helpers.cluster import CONTROL_PLANE, WORKER, cluster
-from tests.helpers.placement import (
+from sandbox.argocd_install import install_manifest
+from sandbox.cluster import CONTROL_PLANE, WORKER, cluster
+from sandbox.placement import (
     CONTROL_PLANE_BUDGET_MIB,
     Row,
     budget_rows,
@@ -24,6 +23,7 @@ from tests.helpers.placement import (
     pod_request_mib,
     totals,
 )
+from tests.gitops.conftest import BUDGET_TABLE
 
 
 def test_control_plane_within_budget(request):

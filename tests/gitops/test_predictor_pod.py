@@ -22,9 +22,10 @@ import requests
 
 from mlops_model import artifacts
 from mlops_model.train import main as train_main
-from model.tests.servers import breast_cancer_rows
-from tests.helpers.argocd import platform
-from tests.helpers.gitops import GITOPS, render
+from sandbox.argocd import platform
+from sandbox.gitops import GITOPS, render
+from sandbox.model_server import breast_cancer_rows
+from sandbox.paths import REPO
 from tests.helpers.kserve import (
     KSERVE_VERSION,
     IsvcConfig,
@@ -35,7 +36,6 @@ from tests.helpers.kserve import (
     main_container,
     predictor_pod,
 )
-from tests.helpers.paths import REPO
 
 MODEL_DIR = GITOPS / "models" / "breast-cancer"
 REPOSITORY = "ghcr.io/mlops-hybrid/model"

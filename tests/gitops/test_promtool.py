@@ -9,8 +9,8 @@ import subprocess
 import pytest
 import yaml
 
-from tests.helpers.gitops import MONITORING_DIR, prometheus_rules_from_gitops
-from tests.helpers.procs import require_binary
+from sandbox.gitops import MONITORING_DIR, prometheus_rules_from_gitops
+from sandbox.procs import require_binary
 
 PROMTOOL = "/usr/bin/promtool"
 RULE_TESTS = MONITORING_DIR / "rules-tests" / "model-rules.test.yml"

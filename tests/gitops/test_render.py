@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.argocd import REPO_URL, RenderError, _Renderer, platform, render_bootstrap
-from tests.helpers.gitops import GITOPS, kustomize_dirs, render
-from tests.helpers.paths import REPO
+from sandbox.argocd import REPO_URL, RenderError, _Renderer, platform, render_bootstrap
+from sandbox.gitops import GITOPS, kustomize_dirs, render
+from sandbox.paths import REPO
 
 DIRS = kustomize_dirs()
 

@@ -1,5 +1,5 @@
 """Every object ArgoCD would apply (the tree and the charts rendered from their pinned archives,
-tests/helpers/argocd.py) validates strictly against the Kubernetes schemas of the cluster's
+sandbox/argocd.py) validates strictly against the Kubernetes schemas of the cluster's
 version or its CRD's schema (vendored under tests/upstream/, plus the CRDs the charts install),
 and every chart's values only use keys the chart defines. A wrong field or a wrong type fails:
 the planted-defect tests below show it for each kind of schema."""
@@ -13,9 +13,9 @@ import functools
 import pytest
 from helm_python import HelmError
 
-from tests.helpers.argocd import platform
-from tests.helpers.charts import ChartError, load_chart, render_chart, unknown_values
-from tests.helpers.k8s_schema import KUBERNETES_VERSION, SchemaError, SchemaValidator, describe
+from sandbox.argocd import platform
+from sandbox.charts import ChartError, load_chart, render_chart, unknown_values
+from sandbox.k8s_schema import KUBERNETES_VERSION, SchemaError, SchemaValidator, describe
 
 PLATFORM = platform()
 OBJECTS = [(o.source, o.obj) for o in PLATFORM.objects()]

@@ -9,8 +9,8 @@ import subprocess
 
 import yaml
 
-from tests.helpers.argocd import platform
-from tests.helpers.paths import REPO, UPSTREAM
+from sandbox.argocd import platform
+from sandbox.paths import REPO, UPSTREAM
 
 
 def _sums() -> dict[str, str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-from tests.helpers.argocd import platform
+from sandbox.argocd import platform
 from tests.helpers.waves import handmade_namespaces, wave_faults
 
 

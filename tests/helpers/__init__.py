@@ -1,1 +1,1 @@
-"""The test bench: real local services, Git remotes and an ansible-runner harness."""
+"""Test-only helpers: KServe's predictor pod, the sync-wave walk, the workflows (the services: sandbox/)."""

@@ -33,10 +33,9 @@ import requests
 import yaml
 
 from ansible_collections.mlops.hybrid.plugins.module_utils import image_ref
-
-from .k8s_schema import YamlLoader
-from .paths import UPSTREAM
-from .procs import LOOPBACK, free_port
+from sandbox.k8s_schema import YamlLoader
+from sandbox.paths import UPSTREAM
+from sandbox.procs import LOOPBACK, free_port
 
 __all__ = [
     "CONTAINER_NAME",

@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .argocd import AppRender, Platform
-from .cluster import crd_api_versions
-from .paths import REPO
+from sandbox.argocd import AppRender, Platform
+from sandbox.cluster import crd_api_versions
+from sandbox.paths import REPO
 
 __all__ = ["K3S_NAMESPACES", "WaveFault", "handmade_namespaces", "wave_faults"]
 
@@ -54,7 +54,7 @@ def _provides(app: AppRender) -> tuple[set[str], set[str]]:
 
 
 def wave_faults(p: Platform, handmade: set[str], argocd_namespace: str = "argocd") -> list[WaveFault]:
-    from .argocd import _argocd_crds  # noqa: PLC0415
+    from sandbox.argocd import _argocd_crds  # noqa: PLC0415
 
     namespaces = K3S_NAMESPACES | handmade | {argocd_namespace}
     kinds = set(p.cluster.builtin) | crd_api_versions(_argocd_crds())

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from .paths import REPO
+from sandbox.paths import REPO
 
 __all__ = ["EXPR", "LOCAL_REUSABLE", "WORKFLOWS", "job_steps", "resolve", "workflow", "workflow_step"]
 

@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from tests.helpers.paths import COLLECTION, tool_env
+from sandbox.paths import COLLECTION, tool_env
 
 MODULES = sorted(p.stem for p in (COLLECTION / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
 

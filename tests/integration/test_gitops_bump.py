@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from ansible_collections.mlops.hybrid.plugins.module_utils import gitops
-from tests.fakes.github import FakeGitHub
-from tests.helpers.gitrepo import GitRemote
+from sandbox.fakes.github import FakeGitHub
+from sandbox.gitrepo import GitRemote
 
 pytestmark = pytest.mark.services
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.paths import REPO
+from sandbox.paths import REPO
 
 
 def _install(tmp_path, extra_env=None, user=None, script="install.sh"):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.paths import REPO, tool_env
+from sandbox.paths import REPO, tool_env
 
 WORKFLOW_HEAD = """---
 name: planted

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.paths import REPO, VENV_BIN, tool_env
+from sandbox.paths import REPO, VENV_BIN, tool_env
 
 pytestmark = [pytest.mark.podman, pytest.mark.slow]
 

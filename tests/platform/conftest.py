@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.fakes.gcp_compute import FakeCompute
+from sandbox.fakes.gcp_compute import FakeCompute
 
 PROJECT = "mlops-test-project"
 

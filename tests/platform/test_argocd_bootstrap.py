@@ -12,9 +12,9 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.helpers.ansible_run import AnsibleHarness
-from tests.helpers.k8s_schema import SchemaValidator
-from tests.helpers.paths import REPO, UPSTREAM
+from sandbox.ansible_run import AnsibleHarness
+from sandbox.k8s_schema import SchemaValidator
+from sandbox.paths import REPO, UPSTREAM
 
 ARGOCD = UPSTREAM / "argocd-v3.5.1"
 PINNED_SHA256 = "795a3a972224da6a7f9d32c3e946445f062b60fb46028476715affeb688236e3"

@@ -32,9 +32,9 @@ import pytest
 import yaml
 from kubernetes.utils import parse_quantity
 
-from tests.helpers.ansible_run import AnsibleHarness
-from tests.helpers.k8s_schema import DEFINITIONS_URI, SchemaValidator
-from tests.helpers.paths import REPO, UPSTREAM
+from sandbox.ansible_run import AnsibleHarness
+from sandbox.k8s_schema import DEFINITIONS_URI, SchemaValidator
+from sandbox.paths import REPO, UPSTREAM
 
 ROLE = REPO / "roles" / "argocd_bootstrap"
 RELEASE = UPSTREAM / "argocd-v3.5.1" / "install.yaml"

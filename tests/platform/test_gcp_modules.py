@@ -1,6 +1,6 @@
 """mlops.hybrid.gcp_instance, gcp_firewall and gcp_resources_info through Ansible against the Compute fake.
 
-The real google-cloud-compute client talks REST to tests/fakes/gcp_compute.py, signed in with a
+The real google-cloud-compute client talks REST to sandbox/fakes/gcp_compute.py, signed in with a
 service-account key made for the test. Each test asserts both what the module returned and what
 the fake now holds (and which mutating calls it received).
 """
@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.fakes.gcp_compute import error_body
+from sandbox.fakes.gcp_compute import error_body
 
 from .conftest import PROJECT
 

@@ -18,7 +18,7 @@ import uuid
 import pytest
 import yaml
 
-from tests.helpers.paths import REPO, tool_env
+from sandbox.paths import REPO, tool_env
 
 from .conftest import PROJECT
 

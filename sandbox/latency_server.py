@@ -1,4 +1,4 @@
-"""The real model server with a test-only way to be slow: ``python -m tests.e2e.latency_server <server options>``.
+"""The real model server with a test-only way to be slow: ``python -m sandbox.latency_server <server options>``.
 
 A request carrying the header ``x-inject-latency-seconds: 0.8`` waits that long (at most 5 s) inside
 ``predict``, so KServe's ``request_predict_seconds`` histogram, and with it the ``ModelHighLatency``

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.procs import LIVE, BinaryMissing, ServiceError, group_alive
-from tests.helpers.prometheus import Prometheus, prometheus_config
+from sandbox.procs import LIVE, BinaryMissing, ServiceError, group_alive
+from sandbox.prometheus import Prometheus, prometheus_config
 
 pytestmark = pytest.mark.services
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.mlflow_server import MlflowServer
-from tests.helpers.procs import LIVE, ServiceError, group_alive
+from sandbox.mlflow_server import MlflowServer
+from sandbox.procs import LIVE, ServiceError, group_alive
 
 pytestmark = pytest.mark.services
 

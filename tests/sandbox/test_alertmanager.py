@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.procs import BinaryMissing, ServiceError
-from tests.helpers.prometheus import Alertmanager, alertmanager_config, prometheus_config
+from sandbox.procs import BinaryMissing, ServiceError
+from sandbox.prometheus import Alertmanager, alertmanager_config, prometheus_config
 
 from .test_prometheus import ACCURACY_RULES
 

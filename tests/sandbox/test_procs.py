@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.helpers.procs import LIVE, ManagedProcess, ServiceError, free_port, group_alive
+from sandbox.procs import LIVE, ManagedProcess, ServiceError, free_port, group_alive
 
 pytestmark = pytest.mark.services
 

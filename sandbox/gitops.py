@@ -51,7 +51,7 @@ def kubectl() -> Path:
 
 def kustomize_dirs(root: Path = GITOPS) -> list[Path]:
     """Every directory of the tree that holds a kustomization.yaml (the charts are rendered by
-    tests/helpers/argocd.py)."""
+    sandbox/argocd.py)."""
     return sorted(p.parent for p in root.rglob("kustomization.yaml"))
 
 

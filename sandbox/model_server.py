@@ -7,8 +7,8 @@ from pathlib import Path
 
 import requests
 
-from tests.helpers.paths import REPO, tool_env
-from tests.helpers.procs import Service, http_ok
+from sandbox.paths import REPO, tool_env
+from sandbox.procs import Service, http_ok
 
 __all__ = ["MODEL_SRC", "ModelServerProcess", "breast_cancer_rows", "predict_v1"]
 

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 COLLECTION = REPO / "collections" / "ansible_collections" / "mlops" / "hybrid"
 # Upstream files the tests read (CRDs, ArgoCD's install.yaml, Helm chart archives), vendored with
 # their checksums: see tests/upstream/README.md.

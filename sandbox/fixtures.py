@@ -1,7 +1,8 @@
-"""Pytest fixtures of the test bench: thin wrappers over the plain classes in tests/helpers/.
+"""Pytest fixtures of the test bench: thin wrappers over the plain classes of sandbox/.
 
-Imported by tests/conftest.py. The classes (MlflowServer, GitRemote, Prometheus, Alertmanager,
-WebhookReceiver, MetricsExporter) work without pytest too, for ``make demo`` and benchmarks.
+Loaded by tests/conftest.py and model/tests/conftest.py. The classes (MlflowServer, GitRemote,
+Prometheus, Alertmanager, WebhookReceiver, MetricsExporter) work without pytest too, for
+``make demo`` and benchmarks.
 A missing program skips the tests that need it, naming the package that brings it.
 """
 

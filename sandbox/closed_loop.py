@@ -3,7 +3,7 @@ repository's own alert rules) -> Alertmanager (the repository's own routing) -> 
 GitHub (a wire-level fake: GitHub cannot be reached from here).
 
     with ClosedLoop(tmp / "loop", model_source, github) as loop:
-        loop.predict(rows, latency=0.8)              # slow predictions (tests.e2e.latency_server)
+        loop.predict(rows, latency=0.8)              # slow predictions (sandbox.latency_server)
         loop.predict(rows * 1.6)                     # shifted traffic
         loop.watch.first_firing("ModelFeatureDrift")
 
@@ -24,7 +24,7 @@ from typing import Any
 
 import requests
 
-from model.tests.servers import MODEL_SRC, ModelServerProcess
+from sandbox.model_server import MODEL_SRC, ModelServerProcess
 
 from .bridge import REPOSITORY, BridgeProcess, GitHubWithOutage
 from .gitops import alertmanager_config_from_gitops, prometheus_rules_from_gitops
@@ -59,7 +59,7 @@ def fast_alertmanager_config(bridge_url: str, token_file: Path) -> tuple[dict[st
 
 
 class LatencyModelServer(ModelServerProcess):
-    """The real model server started through tests.e2e.latency_server (a test-only slow-request header)."""
+    """The real model server started through sandbox.latency_server (a test-only slow-request header)."""
 
     def __init__(self, workdir: Path, model: str, env: dict[str, str] | None = None, extra: list[str] | None = None):
         super().__init__(workdir, model, extra=extra)
@@ -67,7 +67,7 @@ class LatencyModelServer(ModelServerProcess):
 
     def _argv(self, port: int) -> list[str]:
         argv = super()._argv(port)
-        return [sys.executable, "-m", "tests.e2e.latency_server", *argv[3:]]
+        return [sys.executable, "-m", "sandbox.latency_server", *argv[3:]]
 
     @property
     def target(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.gitrepo import GitError, PushRejected, run_git
+from sandbox.gitrepo import GitError, PushRejected, run_git
 
 pytestmark = pytest.mark.services
 

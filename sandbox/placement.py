@@ -3,7 +3,7 @@
     rows = budget_rows(platform(), argocd_objects())   # one Row per workload and node
     print(format_table(rows))                          # per-node tables, the control plane's total
 
-The workloads are read from what is applied: the rendered platform (tests/helpers/argocd.py) and
+The workloads are read from what is applied: the rendered platform (sandbox/argocd.py) and
 ArgoCD's release manifest with the argocd_bootstrap role's placement patch merged in, as the role
 applies them. Pods come from Deployments, StatefulSets, DaemonSets, Jobs, bare Pods, and from
 the custom resources whose controllers make pods: an InferenceService's predictor (KServe, raw
@@ -13,7 +13,7 @@ init container with the requests of its ``--config-reloader-*`` flags).
 A pod is eligible for a node when it tolerates the node's NoSchedule/NoExecute taints and the
 node's labels satisfy its nodeSelector and required node affinity (the scheduler's filters for
 these). The nodes, with the taints and labels the roles give them, come from
-tests/helpers/cluster.py. A pod eligible for both nodes is counted on the control plane (the
+sandbox/cluster.py. A pod eligible for both nodes is counted on the control plane (the
 worst case for the 2 GB VM); a DaemonSet has a pod on every eligible node.
 
 What runs there without being applied by the platform (k3s itself and the add-ons k3s deploys

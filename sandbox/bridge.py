@@ -35,8 +35,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from tests.fakes.github import FakeGitHubActions
-from tests.fakes.kubernetes import FakeKubernetes
+from sandbox.fakes.github import FakeGitHubActions
+from sandbox.fakes.kubernetes import FakeKubernetes
 
 from .gitops import render
 from .paths import REPO, tool_env

@@ -24,7 +24,7 @@ transport) and ``google-auth`` to talk to it:
   exceeded quota is reported as the API also does: the insert is accepted and its operation ends
   DONE with error code QUOTA_EXCEEDED.
 
-Every request is recorded in ``requests`` (tests/fakes/http_base.py: method, path, query,
+Every request is recorded in ``requests`` (sandbox/fakes/http_base.py: method, path, query,
 headers, body). The fake keeps state only; tests assert what the code under test did.
 """
 
