@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from mlops_bridge.dispatch import MAX_PAYLOAD_CHARS, backoff_delay, build_payload
+from ansible_collections.mlops.hybrid.plugins.module_utils.retry import backoff_delay
+from mlops_bridge.dispatch import MAX_PAYLOAD_CHARS, build_payload
 from mlops_bridge.limits import Deduplicator, TokenBucket
 from mlops_bridge.schema import InvalidPayload, parse_notification
 from mlops_bridge.spool import Spool, SpoolFull

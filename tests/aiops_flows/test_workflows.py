@@ -39,7 +39,7 @@ ALLOWED_MODULES = {
         "mlops.hybrid.drift_context",
         "mlops.hybrid.gemini_analyze",
         "ansible.builtin.set_fact",
-        "ansible.builtin.uri",
+        "mlops.hybrid.github_dispatch",
         "mlops.hybrid.incident_report",
         "ansible.builtin.debug",
     },

@@ -21,19 +21,18 @@ from it: ``context.assessment`` ``{"urgency", "action", "hypothesis", "drift_typ
 from __future__ import annotations
 
 import json
-import random
-import time
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
-import requests
+from ansible_collections.mlops.hybrid.plugins.module_utils.github import dispatch as github_dispatch
+from ansible_collections.mlops.hybrid.plugins.module_utils.github.dispatch import DeliveryResult
 
-__all__ = ["MAX_PAYLOAD_CHARS", "DeliveryResult", "GitHubDispatcher", "backoff_delay", "build_payload"]
+__all__ = ["MAX_PAYLOAD_CHARS", "DeliveryResult", "build_payload", "connect", "send"]
 
 MAX_PAYLOAD_CHARS = 60000  # GitHub's limit is 65,535: leave room for the envelope
 MAX_TOP_LEVEL_KEYS = 10
-API_VERSION = "2022-11-28"
+USER_AGENT = "mlops-hybrid-alert-bridge/0.1"
+# A 401/403/404 is retried: a person fixes the Secret while the alert waits in the spool.
+AUTH_HINT = " (check the GitHub token Secret and GITHUB_REPOSITORY)"
 CUT = "\n[... %d characters cut by the alert bridge ...]\n"
 # What a drift context adds when the bridge could assess it (drift_context's rules).
 ASSESSED = ("assessment", "report")
@@ -86,72 +85,18 @@ def build_payload(record: dict[str, Any], limit: int = MAX_PAYLOAD_CHARS) -> dic
     return payload
 
 
-@dataclass(frozen=True)
-class DeliveryResult:
-    delivered: bool
-    retry: bool  # False with delivered False: refused for good
-    status: int | None
-    message: str
-    retry_after: float | None = None
+def connect(settings) -> github_dispatch.Target:
+    """The repository_dispatch target of ``settings`` (its GitHub API, repository, token and timeout)."""
+    return github_dispatch.connect(
+        token=settings.github_token,
+        api_url=settings.github_api_url,
+        repository=settings.github_repository,
+        timeout=settings.dispatch_timeout,
+        user_agent=USER_AGENT,
+        auth_hint=AUTH_HINT,
+    )
 
 
-def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Exponential backoff with jitter: uniform in [d/2, d] where d = min(cap, base * 2**(attempt-1))."""
-    d = min(cap, base * (2 ** max(0, attempt - 1)))
-    return (rng or random).uniform(d / 2, d)
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value:
-        if value.strip().isdigit():
-            return float(value)
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-    if response.headers.get("X-RateLimit-Remaining") == "0" and response.headers.get("X-RateLimit-Reset", "").isdigit():
-        return max(0.0, float(response.headers["X-RateLimit-Reset"]) - time.time())
-    return None
-
-
-class GitHubDispatcher:
-    """Sends repository_dispatch events with a token; classifies every answer as delivered, retry or refused."""
-
-    def __init__(self, api_url: str, repository: str, token: str, timeout: float = 10.0):
-        self.url = "%s/repos/%s/dispatches" % (api_url.rstrip("/"), repository)
-        self.timeout = timeout
-        self.session = requests.Session()
-        self.session.headers.update(
-            {
-                "Authorization": "Bearer %s" % token,
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": API_VERSION,
-                "User-Agent": "mlops-hybrid-alert-bridge/0.1",
-            }
-        )
-
-    def send(self, event_type: str, client_payload: dict[str, Any]) -> DeliveryResult:
-        try:
-            r = self.session.post(
-                self.url, json={"event_type": event_type, "client_payload": client_payload}, timeout=self.timeout
-            )
-        except requests.RequestException as e:
-            return DeliveryResult(False, True, None, "GitHub unreachable: %s" % type(e).__name__)
-        if 200 <= r.status_code < 300:
-            return DeliveryResult(True, False, r.status_code, "delivered")
-        detail = r.text[:300].replace("\n", " ")
-        if r.status_code == 429 or r.status_code >= 500:
-            message = "GitHub answered %d: %s" % (r.status_code, detail)
-            return DeliveryResult(False, True, r.status_code, message, _retry_after(r))
-        if r.status_code in (401, 403, 404):
-            # A wrong or expired token, or a repository the token cannot see: a person fixes the
-            # Secret; the alert waits in the spool meanwhile.
-            hint = " (check the GitHub token Secret and GITHUB_REPOSITORY)"
-            message = "GitHub answered %d%s: %s" % (r.status_code, hint, detail)
-            return DeliveryResult(False, True, r.status_code, message, _retry_after(r))
-        message = "GitHub refused the dispatch (%d): %s" % (r.status_code, detail)
-        return DeliveryResult(False, False, r.status_code, message)
-
-    def close(self) -> None:
-        self.session.close()
+def send(target: github_dispatch.Target, event_type: str, client_payload: dict[str, Any]) -> DeliveryResult:
+    """One repository_dispatch, classified as delivered, to retry (with GitHub's Retry-After) or refused."""
+    return github_dispatch.repository_dispatch(target, event_type=event_type, client_payload=client_payload)

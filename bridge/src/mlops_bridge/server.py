@@ -16,6 +16,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import random
 import signal
 import sys
 import threading
@@ -26,9 +27,11 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ansible_collections.mlops.hybrid.plugins.module_utils.retry import backoff_delay
+
 from .config import EVENT_TYPES, ConfigError, Settings, parser, settings_from_args
 from .context import ContextGatherer, redact_alert
-from .dispatch import GitHubDispatcher, backoff_delay, build_payload
+from .dispatch import build_payload, connect, send
 from .limits import Deduplicator, TokenBucket
 from .metrics import BridgeMetrics
 from .schema import InvalidPayload, parse_notification
@@ -49,9 +52,7 @@ class Bridge:
         self.dedup = Deduplicator(settings.dedup_window, settings.dedup_max_entries)
         self.bucket = TokenBucket(settings.rate_per_minute, settings.rate_burst)
         self.metrics = BridgeMetrics(lambda: len(self.spool))
-        self.dispatcher = GitHubDispatcher(
-            settings.github_api_url, settings.github_repository, settings.github_token, settings.dispatch_timeout
-        )
+        self.dispatcher = connect(settings)
         self.gatherer = gatherer or ContextGatherer(settings)
         self.secrets = (settings.token, settings.github_token)
         self._admit = threading.Lock()
@@ -178,7 +179,7 @@ class Bridge:
         except ValueError as e:
             self._refused(name, str(e))
             return
-        result = self.dispatcher.send(record["event_type"], payload)
+        result = send(self.dispatcher, record["event_type"], payload)
         if result.delivered:
             self.spool.remove(name)
             with self._cond:
@@ -202,7 +203,7 @@ class Bridge:
         self.metrics.failed.labels(reason="retry").inc()
         with self._cond:
             self._failures += 1
-            delay = backoff_delay(self._failures, self.settings.retry_base, self.settings.retry_max)
+            delay = backoff_delay(self._failures, self.settings.retry_base, self.settings.retry_max, rng=random)
             if result.retry_after is not None:
                 delay = max(delay, min(result.retry_after, MAX_RETRY_AFTER))
             self._blocked_until = time.monotonic() + delay

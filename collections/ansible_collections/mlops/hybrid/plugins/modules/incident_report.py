@@ -143,19 +143,16 @@ redactions:
   type: dict
 """
 
-import copy
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import incident
-from ansible_collections.mlops.hybrid.plugins.module_utils.args import GITHUB_ARG_SPEC
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MissingDependency, MlopsError
+from ansible_collections.mlops.hybrid.plugins.module_utils.args import GITHUB_ARG_SPEC, spec
+from ansible_collections.mlops.hybrid.plugins.module_utils.runner import options, run_module
 
 
 def argspec():
-    spec = copy.deepcopy(GITHUB_ARG_SPEC)
-    spec.update(
+    return spec(
+        GITHUB_ARG_SPEC,
         analysis=dict(type="dict", required=True),
         title=dict(type="str"),
         github_issue=dict(type="bool", default=True),
@@ -167,20 +164,17 @@ def argspec():
         dedup_label=dict(type="str", default="aiops"),
         meta=dict(type="dict", default={}),
     )
-    return spec
+
+
+def execute(module):
+    result = incident.report_incident(options(incident.IncidentOptions, module.params), module.check_mode)
+    if result["changed"]:
+        result["diff"] = dict(before="", after=result["body"])
+    return result
 
 
 def main():
-    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
-    try:
-        result = incident.report_incident(module.params, module.check_mode)
-    except MissingDependency as e:
-        module.fail_json(msg=missing_required_lib(e.msg), exception=traceback.format_exc())
-    except MlopsError as e:
-        module.fail_json(msg=e.msg, exception=traceback.format_exc(), **e.result)
-    if module._diff and result["changed"]:
-        result["diff"] = dict(before="", after=result["body"])
-    module.exit_json(**result)
+    run_module(argspec(), execute)
 
 
 if __name__ == "__main__":

@@ -131,20 +131,15 @@ redactions:
   type: dict
 """
 
-import copy
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.mlops.hybrid.plugins.module_utils import github_api
-from ansible_collections.mlops.hybrid.plugins.module_utils.args import GITHUB_ARG_SPEC
+from ansible_collections.mlops.hybrid.plugins.module_utils.args import GITHUB_ARG_SPEC, spec
 from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import workflow as collector
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MissingDependency, MlopsError
+from ansible_collections.mlops.hybrid.plugins.module_utils.github import client
+from ansible_collections.mlops.hybrid.plugins.module_utils.runner import run_module
 
 
 def argspec():
-    spec = copy.deepcopy(GITHUB_ARG_SPEC)
-    spec.update(
+    return spec(
+        GITHUB_ARG_SPEC,
         run_id=dict(type="int", required=True),
         max_log_bytes=dict(type="int", default=262144),
         max_log_lines=dict(type="int", default=2000),
@@ -154,31 +149,29 @@ def argspec():
         max_commits=dict(type="int", default=20),
         timeout=dict(type="int", default=30),
     )
-    return spec
+
+
+def execute(module):
+    p = module.params
+    gh = client.connect(
+        token=p["github_token"], api_url=p["github_api_url"], timeout=p["timeout"], retries=client.DEFAULT_RETRIES
+    )
+    return collector.collect_workflow_failure_context(
+        client.repository(gh, p["repository"]),
+        p["run_id"],
+        token=p["github_token"],
+        max_log_bytes=p["max_log_bytes"],
+        max_log_lines=p["max_log_lines"],
+        max_archive_bytes=p["max_archive_bytes"],
+        max_files=p["max_files"],
+        file_context_lines=p["file_context_lines"],
+        max_commits=p["max_commits"],
+        timeout=p["timeout"],
+    )
 
 
 def main():
-    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
-    p = module.params
-    try:
-        gh = github_api.connect(p["github_token"], p["github_api_url"], timeout=p["timeout"])
-        result = collector.collect_workflow_failure_context(
-            github_api.get_repo(gh, p["repository"]),
-            p["run_id"],
-            p["github_token"],
-            p["max_log_bytes"],
-            p["max_log_lines"],
-            p["max_archive_bytes"],
-            p["max_files"],
-            p["file_context_lines"],
-            p["max_commits"],
-            p["timeout"],
-        )
-    except MissingDependency as e:
-        module.fail_json(msg=missing_required_lib(e.msg), exception=traceback.format_exc())
-    except MlopsError as e:
-        module.fail_json(msg=e.msg, exception=traceback.format_exc(), **e.result)
-    module.exit_json(changed=False, **result)
+    run_module(argspec(), execute, requires=(("PyGithub", client.HAS_PYGITHUB, client.PYGITHUB_IMPORT_ERROR),))
 
 
 if __name__ == "__main__":

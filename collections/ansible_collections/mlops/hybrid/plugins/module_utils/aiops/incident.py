@@ -10,14 +10,20 @@ comment instead of a twin; a text already posted (same digest) is not posted aga
 from __future__ import annotations
 
 import copy
+import dataclasses
 
-from .. import github_api, slack
-from ..errors import InvalidInput
+from ansible_collections.mlops.hybrid.plugins.module_utils import slack
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
+from ansible_collections.mlops.hybrid.plugins.module_utils.github import client, comments, issues
+from ansible_collections.mlops.hybrid.plugins.module_utils.text import shorten
+
 from . import report
 from .context import CATEGORIES
 from .redact import merge_counts, redact
 
 SECURITY = ("sast", "sca", "container_scan", "secrets")
+# Characters of the summary's first sentence in a default issue title (cut, no ellipsis).
+TITLE_SUMMARY = 90
 ML = ("training", "model_validation")
 SRE = ("k8s_crashloop", "k8s_oom", "k8s_image_pull", "k8s_probe", "k8s_latency", "argocd_sync", "infra")
 
@@ -87,7 +93,8 @@ def compose(a, title=None, meta=None, secrets=()):
     body, c1 = redact(body, secrets)
     dig = report.digest(body)
     body += "<!-- %s: %s -->\n" % (report.DIGEST_MARKER, dig)
-    title = title or "[aiops] %s: %s" % (a["category"], a["report"]["summary"].split(". ")[0][:90])
+    if not title:
+        title = "[aiops] %s: %s" % (a["category"], shorten(a["report"]["summary"].split(". ")[0], TITLE_SUMMARY, ""))
     title, c2 = redact(report.neutralize(title), secrets)
     text, c3 = redact(report.render_slack(a["report"], a["category"], a["provider"], a["fallback"]), secrets)
     return {"title": title, "body": body, "digest": dig, "slack_text": text, "redactions": merge_counts(c1, c2, c3)}
@@ -102,6 +109,7 @@ def plan(
     gh_repo,
     a,
     msg,
+    *,
     github_issue=True,
     commit_sha=None,
     pull_request=None,
@@ -114,26 +122,24 @@ def plan(
     actions = []
     fp_marker = "%s: %s" % (report.FINGERPRINT_MARKER, a["fingerprint"])
     if github_issue:
-        issue = github_api.find_open_issue(gh_repo, fp_marker, dedup_label)
+        issue = issues.find_open_issue(gh_repo, marker=fp_marker, label=dedup_label)
         if issue is None:
             route = routing_for(a["category"], routing)
             want = list(dict.fromkeys([dedup_label, *route["labels"], *labels]))
             actions.append(
                 {"target": "issue", "action": "create", "labels": want, "assignees": route["assignees"], "number": None}
             )
-        elif _has_digest(github_api.texts_of_issue(issue), msg["digest"]):
+        elif _has_digest(issues.texts_of_issue(issue), msg["digest"]):
             actions.append({"target": "issue", "action": "none", "number": issue.number, "url": issue.html_url})
         else:
             actions.append({"target": "issue", "action": "comment", "number": issue.number, "url": issue.html_url})
     if commit_sha:
-        commit = github_api.call("reading commit %s" % commit_sha, gh_repo.get_commit, commit_sha)
-        texts = [c.body or "" for c in github_api.call("reading commit comments", commit.get_comments)]
-        act = "none" if _has_digest(texts, msg["digest"]) else "comment"
+        commit = comments.commit(gh_repo, commit_sha)
+        act = "none" if _has_digest(comments.commit_comment_texts(commit), msg["digest"]) else "comment"
         actions.append({"target": "commit", "action": act, "sha": commit.sha})
     if pull_request:
-        pr = github_api.call("reading pull request #%s" % pull_request, gh_repo.get_pull, pull_request)
-        texts = [c.body or "" for c in github_api.call("reading PR comments", pr.get_issue_comments)]
-        act = "none" if _has_digest(texts, msg["digest"]) else "comment"
+        pr = comments.pull(gh_repo, pull_request)
+        act = "none" if _has_digest(comments.pull_comment_texts(pr), msg["digest"]) else "comment"
         actions.append({"target": "pull_request", "action": act, "number": pr.number})
     if slack_url:
         github_targets = [x for x in actions if x["target"] != "slack"]
@@ -142,32 +148,24 @@ def plan(
     return actions
 
 
-def execute(gh_repo, actions, msg, slack_url=None):
+def execute(gh_repo, actions, msg, *, slack_url=None):
     """Carry out the plan; fills in numbers and URLs of what was created."""
     for act in actions:
         if act["action"] == "none":
             continue
         if act["target"] == "issue" and act["action"] == "create":
-            issue = github_api.call(
-                "creating the issue",
-                gh_repo.create_issue,
-                title=msg["title"],
-                body=msg["body"],
-                labels=act["labels"],
-                assignees=act["assignees"],
+            issue = issues.create_issue(
+                gh_repo, title=msg["title"], body=msg["body"], labels=act["labels"], assignees=act["assignees"]
             )
             act.update(number=issue.number, url=issue.html_url)
         elif act["target"] == "issue":
-            issue = github_api.call("reading issue #%s" % act["number"], gh_repo.get_issue, act["number"])
-            comment = github_api.call("commenting on issue #%s" % act["number"], issue.create_comment, msg["body"])
+            comment = issues.comment_on_issue(gh_repo, number=act["number"], body=msg["body"])
             act["comment_url"] = comment.html_url
         elif act["target"] == "commit":
-            commit = github_api.call("reading commit", gh_repo.get_commit, act["sha"])
-            comment = github_api.call("commenting on commit %s" % act["sha"], commit.create_comment, msg["body"])
+            comment = comments.comment_on_commit(gh_repo, sha=act["sha"], body=msg["body"])
             act["comment_url"] = comment.html_url
         elif act["target"] == "pull_request":
-            pr = github_api.call("reading pull request", gh_repo.get_pull, act["number"])
-            comment = github_api.call("commenting on PR #%s" % act["number"], pr.create_issue_comment, msg["body"])
+            comment = comments.comment_on_pull(gh_repo, number=act["number"], body=msg["body"])
             act["comment_url"] = comment.html_url
         elif act["target"] == "slack":
             links = [x.get("comment_url") or x.get("url") for x in actions if x["target"] != "slack"]
@@ -176,33 +174,55 @@ def execute(gh_repo, actions, msg, slack_url=None):
     return actions
 
 
-def report_incident(p, check_mode=False):
-    """The whole of mlops.hybrid.incident_report for its options ``p`` (a dict); returns the result."""
-    a = load_analysis(p["analysis"])
-    secrets = [v for v in (p.get("github_token"), p.get("slack_webhook_url")) if v]
-    msg = compose(a, p.get("title"), p.get("meta"), secrets)
-    wants_github = p.get("github_issue") or p.get("commit_sha") or p.get("pull_request")
-    if not wants_github and not p.get("slack_webhook_url"):
+@dataclasses.dataclass(frozen=True)
+class IncidentOptions:
+    """The options of mlops.hybrid.incident_report, by name (see its documentation)."""
+
+    analysis: dict
+    repository: str | None = None
+    github_token: str | None = None
+    github_api_url: str = "https://api.github.com"
+    title: str | None = None
+    github_issue: bool = True
+    commit_sha: str | None = None
+    pull_request: int | None = None
+    slack_webhook_url: str | None = None
+    routing: dict = dataclasses.field(default_factory=dict)
+    labels: list = dataclasses.field(default_factory=list)
+    dedup_label: str = "aiops"
+    meta: dict = dataclasses.field(default_factory=dict)
+    timeout: int = client.DEFAULT_TIMEOUT
+    retries: int = client.DEFAULT_RETRIES
+
+
+def report_incident(o, check_mode=False):
+    """The whole of mlops.hybrid.incident_report for its options ``o`` (IncidentOptions); returns the result."""
+    a = load_analysis(o.analysis)
+    secrets = [v for v in (o.github_token, o.slack_webhook_url) if v]
+    msg = compose(a, o.title, o.meta, secrets)
+    wants_github = o.github_issue or o.commit_sha or o.pull_request
+    if not wants_github and not o.slack_webhook_url:
         raise InvalidInput("nothing to post to: enable github_issue, give commit_sha/pull_request or a Slack webhook")
-    if p.get("slack_webhook_url"):
-        slack.check_webhook_url(p["slack_webhook_url"])
+    if o.slack_webhook_url:
+        slack.check_webhook_url(o.slack_webhook_url)
     repo = None
     if wants_github:
-        repo = github_api.get_repo(github_api.connect(p.get("github_token"), p["github_api_url"]), p.get("repository"))
+        gh = client.connect(token=o.github_token, api_url=o.github_api_url, timeout=o.timeout, retries=o.retries)
+        repo = client.repository(gh, o.repository)
     actions = plan(
         repo,
         a,
         msg,
-        p.get("github_issue"),
-        p.get("commit_sha"),
-        p.get("pull_request"),
-        p.get("slack_webhook_url"),
-        p.get("routing"),
-        p.get("labels") or (),
-        p.get("dedup_label") or "aiops",
+        github_issue=o.github_issue,
+        commit_sha=o.commit_sha,
+        pull_request=o.pull_request,
+        slack_url=o.slack_webhook_url,
+        routing=o.routing,
+        labels=o.labels or (),
+        dedup_label=o.dedup_label or "aiops",
     )
     if not check_mode:
-        execute(repo, actions, msg, p.get("slack_webhook_url"))
+        execute(repo, actions, msg, slack_url=o.slack_webhook_url)
     issue = next((x for x in actions if x["target"] == "issue"), {})
     return {
         "changed": any(x["action"] != "none" for x in actions),

@@ -14,6 +14,7 @@ reset), never more than ``MAX_DELAY``. Errors name what failed, GitHub's message
 from __future__ import annotations
 
 import re
+import traceback
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput, MissingDependency, RemoteError
 from ansible_collections.mlops.hybrid.plugins.module_utils.retry import RETRY_STATUSES, backoff_delay, retry_after
@@ -25,9 +26,9 @@ try:
 
     HAS_PYGITHUB = True
     PYGITHUB_IMPORT_ERROR = None
-except ImportError as e:  # reported by the module with missing_required_lib
+except ImportError:  # reported by the module with missing_required_lib
     HAS_PYGITHUB = False
-    PYGITHUB_IMPORT_ERROR = e
+    PYGITHUB_IMPORT_ERROR = traceback.format_exc()
     GithubException = Exception
     Retry = object
 
@@ -77,12 +78,17 @@ def check_repository(repository):
     return repository
 
 
+def check_token(token):
+    if not token:
+        raise InvalidInput("a GitHub token is needed: set github_token or GITHUB_TOKEN")
+    return token
+
+
 def connect(*, token, api_url, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES):
     """A PyGithub client for ``api_url`` (GitHub, GitHub Enterprise, or a local test server)."""
     if not HAS_PYGITHUB:
         raise MissingDependency("PyGithub")
-    if not token:
-        raise InvalidInput("a GitHub token is needed: set github_token or GITHUB_TOKEN")
+    check_token(token)
     return Github(
         auth=Auth.Token(token),
         base_url=api_url.rstrip("/"),
