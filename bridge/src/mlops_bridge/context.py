@@ -26,8 +26,10 @@ import logging
 from typing import Any
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.redact import merge_counts, redact_obj
-from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import drift, pod
+from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import model_drift, pod
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MlopsError
+from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow import client as mlflow_client
+from ansible_collections.mlops.hybrid.plugins.module_utils.prometheus.client import Prometheus, selector
 
 from .config import Settings
 
@@ -48,7 +50,7 @@ def redact_alert(alert: dict[str, Any], secrets: tuple[str, ...] = ()) -> tuple[
 
 
 def _selector(labels: dict[str, str]) -> str:
-    return drift._selector(labels["model_name"], labels.get("namespace"))
+    return selector(labels["model_name"], labels.get("namespace"))
 
 
 class ContextGatherer:
@@ -74,10 +76,10 @@ class ContextGatherer:
             raise MlopsError(self._kube_error)
         return self._core_v1
 
-    def prometheus(self) -> drift.Prometheus:
+    def prometheus(self) -> Prometheus:
         if not self.settings.prometheus_url:
             raise MlopsError("no Prometheus configured (BRIDGE_PROMETHEUS_URL)")
-        return drift.Prometheus(self.settings.prometheus_url, self.settings.context_timeout)
+        return Prometheus(self.settings.prometheus_url, timeout=self.settings.context_timeout)
 
     # -- sources ---------------------------------------------------------------------------------
     def _pod_name(self, labels: dict[str, str]) -> tuple[str, str] | None:
@@ -139,7 +141,7 @@ class ContextGatherer:
 
     def mlflow(self):
         if self._mlflow is None:
-            self._mlflow = drift.registry_client(self.settings.mlflow_uri)
+            self._mlflow = mlflow_client.client_for(self.settings.mlflow_uri)
         return self._mlflow
 
     def drift_text(self, labels: dict[str, str]) -> tuple[str, dict[str, Any]]:
@@ -155,14 +157,16 @@ class ContextGatherer:
                 notes.append("mlflow: not read (%s)" % e)
         else:
             notes.append("mlflow: not read (no MLFLOW_TRACKING_URI)")
-        ctx = drift.collect_drift_context(
+        ctx = model_drift.collect_drift_context(
             client,
-            prom.url,
-            labels["model_name"],
-            namespace=labels.get("namespace"),
-            timeout=self.settings.context_timeout,
-            secrets=self.secrets,
-            mlflow_optional=True,
+            model_drift.DriftOptions(
+                model_name=labels["model_name"],
+                prometheus_url=prom.url,
+                namespace=labels.get("namespace"),
+                timeout=self.settings.context_timeout,
+                secrets=self.secrets,
+                mlflow_optional=True,
+            ),
         )
         if ctx["model"].get("unread") and client is not None:
             notes.append("mlflow: not read (%s)" % ctx["model"]["unread"])

@@ -21,7 +21,8 @@ description:
     O(min_feedback) labels, V(P1) drift confirmed without accuracy loss, V(P2) marginal - and the action the drift
     flow takes (V(retrain), V(issue), V(slack)). The action never depends on a language model's answer."
   - Only reads. Bounds what it reads (versions, artifact sizes, features) and replaces secrets in what it returns.
-  - The logic lives in C(module_utils/collectors/drift.py) so that the alert bridge runs the same code.
+  - The collection lives in C(module_utils/collectors/model_drift.py) and the rules in
+    C(module_utils/collectors/drift_policy.py), so that the alert bridge runs the same code.
 author:
   - mlops.hybrid maintainers (@mlops-hybrid)
 extends_documentation_fragment:
@@ -142,24 +143,22 @@ redactions:
   type: dict
 """
 
-import copy
-import traceback
+from ansible.module_utils.basic import env_fallback
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
-
-from ansible_collections.mlops.hybrid.plugins.module_utils.args import MLFLOW_ARG_SPEC
-from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import drift as collector
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MissingDependency, MlopsError
-from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow_registry import (
+from ansible_collections.mlops.hybrid.plugins.module_utils.args import MLFLOW_ARG_SPEC, spec
+from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import model_drift as collector
+from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow.client import (
     HAS_MLFLOW,
+    MLFLOW_IMPORT_ERROR,
     client_for,
     configure_from_params,
 )
+from ansible_collections.mlops.hybrid.plugins.module_utils.runner import options, run_module
 
 
 def argspec():
-    spec = copy.deepcopy(MLFLOW_ARG_SPEC)
-    spec.update(
+    return spec(
+        MLFLOW_ARG_SPEC,
         model_name=dict(type="str", required=True),
         alias=dict(type="str", default="champion"),
         version=dict(type="int"),
@@ -176,43 +175,23 @@ def argspec():
         confidence_window=dict(type="str", default="15m"),
         traffic_hours=dict(type="int", default=24),
     )
-    return spec
+
+
+def execute(module):
+    p = module.params
+    uri = configure_from_params(p)
+    drift = options(
+        collector.DriftOptions,
+        p,
+        windows=tuple(p["windows"]),
+        timeout=p["request_timeout"],
+        secrets=(p["password"], p["token"], p["prometheus_token"]),
+    )
+    return collector.collect_drift_context(client_for(uri), drift)
 
 
 def main():
-    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
-    if not HAS_MLFLOW:
-        module.fail_json(msg=missing_required_lib("mlflow"))
-    p = module.params
-    try:
-        uri = configure_from_params(p)
-        result = collector.collect_drift_context(
-            client_for(uri),
-            p["prometheus_url"],
-            p["model_name"],
-            alias=p["alias"],
-            version=p["version"],
-            namespace=p["namespace"],
-            windows=tuple(p["windows"]),
-            psi_threshold=p["psi_threshold"],
-            moderate_psi=p["moderate_psi"],
-            min_accuracy=p["min_accuracy"],
-            min_feedback=p["min_feedback"],
-            top_features=p["top_features"],
-            max_versions=p["max_versions"],
-            confidence_window=p["confidence_window"],
-            traffic_hours=p["traffic_hours"],
-            timeout=p["request_timeout"],
-            prometheus_headers={"Authorization": "Bearer %s" % p["prometheus_token"]}
-            if p["prometheus_token"]
-            else None,
-            secrets=[p["password"], p["token"], p["prometheus_token"]],
-        )
-    except MissingDependency as e:
-        module.fail_json(msg=missing_required_lib(e.msg), exception=traceback.format_exc())
-    except MlopsError as e:
-        module.fail_json(msg=e.msg, exception=traceback.format_exc(), **e.result)
-    module.exit_json(changed=False, **result)
+    run_module(argspec(), execute, requires=(("mlflow", HAS_MLFLOW, MLFLOW_IMPORT_ERROR),))
 
 
 if __name__ == "__main__":

@@ -184,27 +184,23 @@ history:
       type: dict
 """
 
-import copy
 import getpass
 import os
-import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.mlops.hybrid.plugins.module_utils.args import MLFLOW_ARG_SPEC
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MlopsError
-from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow_registry import (
+from ansible_collections.mlops.hybrid.plugins.module_utils.args import MLFLOW_ARG_SPEC, spec
+from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow.client import (
     HAS_MLFLOW,
-    Registration,
+    MLFLOW_IMPORT_ERROR,
     client_for,
     configure_from_params,
-    register,
 )
+from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow.registry import Registration, register
+from ansible_collections.mlops.hybrid.plugins.module_utils.runner import options, run_module
 
 
 def argspec():
-    spec = copy.deepcopy(MLFLOW_ARG_SPEC)
-    spec.update(
+    return spec(
+        MLFLOW_ARG_SPEC,
         name=dict(type="str", required=True),
         run_id=dict(type="str"),
         model_uri=dict(type="str"),
@@ -218,43 +214,30 @@ def argspec():
         reason=dict(type="str", default=""),
         wait_timeout=dict(type="int", default=60),
     )
-    return spec
+
+
+def execute(module):
+    p = module.params
+    reg = options(
+        Registration,
+        p,
+        alias=p["alias"] or None,
+        actor=p["actor"] or os.environ.get("GITHUB_ACTOR") or getpass.getuser(),
+        check_mode=module.check_mode,
+    )
+    uri = configure_from_params(p)
+    return register(reg, client_for(uri), uri)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argspec(),
-        supports_check_mode=True,
+    run_module(
+        argspec(),
+        execute,
+        requires=(("mlflow", HAS_MLFLOW, MLFLOW_IMPORT_ERROR),),
         mutually_exclusive=[("run_id", "model_uri")],
         required_one_of=[("run_id", "model_uri")],
         required_together=[("metric", "min_value")],
     )
-    if not HAS_MLFLOW:
-        module.fail_json(msg=missing_required_lib("mlflow"))
-    p = module.params
-    actor = p["actor"] or os.environ.get("GITHUB_ACTOR") or getpass.getuser()
-    reg = Registration(
-        p["name"],
-        p["run_id"],
-        p["model_uri"],
-        p["artifact_path"],
-        p["alias"] or None,
-        p["tags"],
-        p["description"],
-        p["metric"],
-        p["min_value"],
-        actor,
-        p["reason"],
-        p["wait_timeout"],
-        module.check_mode,
-    )
-    try:
-        uri = configure_from_params(p)
-        result = register(reg, client_for(uri), uri)
-    except MlopsError as e:
-        module.fail_json(msg=e.msg, exception=traceback.format_exc(), **e.result)
-    diff = result.pop("diff")
-    module.exit_json(**result, **({"diff": diff} if module._diff else {}))
 
 
 if __name__ == "__main__":

@@ -1,26 +1,11 @@
 # Copyright: mlops.hybrid contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the collectors share: bounds on text and the redaction of a whole result."""
+"""What the collectors share: bounds on numbers and the redaction of a whole result (text bounds: text.tail)."""
 
 from __future__ import annotations
 
-from ..aiops.redact import redact_obj
-from ..errors import InvalidInput
-
-
-def tail_text(text, max_lines, max_bytes):
-    """The last ``max_lines`` lines of ``text`` within ``max_bytes`` (UTF-8); returns (text, truncated)."""
-    text = text or ""
-    lines = text.splitlines()
-    truncated = len(lines) > max_lines
-    lines = lines[-max_lines:] if max_lines else []
-    out = "\n".join(lines)
-    data = out.encode("utf-8")
-    if len(data) > max_bytes:
-        out = data[-max_bytes:].decode("utf-8", "ignore")
-        out = out.split("\n", 1)[1] if "\n" in out else out  # no half line at the top
-        truncated = True
-    return out, truncated
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.redact import redact_obj
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
 
 
 def positive(name, value, low=1):

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 
-from ..errors import InvalidInput, MissingDependency, RemoteError
-from .common import positive, redacted, tail_text
+from ansible_collections.mlops.hybrid.plugins.module_utils.collectors.common import positive, redacted
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput, MissingDependency, RemoteError
+from ansible_collections.mlops.hybrid.plugins.module_utils.text import tail
 
 try:
     from kubernetes import client as k8s_client
@@ -127,7 +128,7 @@ def _read_log(api, namespace, pod, container, previous, tail_lines, max_bytes, t
             return None
         raise _api_error(e, "reading the log of %s/%s (%s)" % (namespace, pod, container)) from e
     raw_lines, raw_bytes = len((text or "").splitlines()), len((text or "").encode("utf-8"))
-    text, truncated = tail_text(text, tail_lines, max_bytes)
+    text, truncated = tail(text, tail_lines, max_bytes)
     # The server applied the same bounds: a full page of lines or bytes means there was more.
     truncated = truncated or raw_lines >= tail_lines or raw_bytes >= max_bytes * SERVER_BYTES_FACTOR
     return {"text": text, "lines": len(text.splitlines()), "truncated": truncated}

@@ -5,13 +5,24 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.mlops.hybrid.plugins.module_utils import mlflow_registry as mr
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
+from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow import client as mc
+from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow import registry as mr
 
 
 def test_empty_credentials_count_as_unset():
     env = {}
-    mr.configure_environment("http://127.0.0.1:5000", "", "", "", "", True, 10, 1, environ=env)
+    mc.configure_environment(
+        tracking_uri="http://127.0.0.1:5000",
+        username="",
+        password="",
+        token="",
+        ca_path="",
+        validate_certs=True,
+        timeout=10,
+        retries=1,
+        environ=env,
+    )
     assert sorted(env) == [
         "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
@@ -24,7 +35,17 @@ def test_environment_carries_credentials_tls_and_bounds(tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
     env = {}
-    mr.configure_environment("https://mlflow.example", "ci", "pw", None, str(ca), False, 5, 0, environ=env)
+    mc.configure_environment(
+        tracking_uri="https://mlflow.example",
+        username="ci",
+        password="pw",  # noqa: S106 - a test value
+        token=None,
+        ca_path=str(ca),
+        validate_certs=False,
+        timeout=5,
+        retries=0,
+        environ=env,
+    )
     assert env == {
         "MLFLOW_TRACKING_URI": "https://mlflow.example",
         "MLFLOW_TRACKING_USERNAME": "ci",
@@ -52,7 +73,7 @@ def test_environment_refuses_bad_settings(kwargs, message):
     base = {"tracking_uri": "http://127.0.0.1:5000"}
     base.update(kwargs)
     with pytest.raises(InvalidInput) as e:
-        mr.configure_environment(environ={}, **base)
+        mc.configure_environment(environ={}, **base)
     assert message in e.value.msg
 
 

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import common, drift, workflow
+from ansible_collections.mlops.hybrid.plugins.module_utils import text
+from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import common, drift_policy, model_drift, workflow
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput, RemoteError
+from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow import client as mlflow_client
+from ansible_collections.mlops.hybrid.plugins.module_utils.prometheus.client import Prometheus, selector
 
 
 @pytest.mark.parametrize(
@@ -14,8 +17,8 @@ from ansible_collections.mlops.hybrid.plugins.module_utils.errors import Invalid
         (["aaaa", "bbbb", "cccc"], 10, 9, "cccc", True),  # never a half line at the top
     ],
 )
-def test_tail_text_bounds_lines_and_bytes(lines, max_lines, max_bytes, expected, truncated):
-    assert common.tail_text("\n".join(lines), max_lines, max_bytes) == (expected, truncated)
+def test_tail_bounds_lines_and_bytes(lines, max_lines, max_bytes, expected, truncated):
+    assert text.tail("\n".join(lines), max_lines, max_bytes) == (expected, truncated)
 
 
 def test_redacted_counts_kinds_never_values():
@@ -86,39 +89,39 @@ TRAINING = {"version": 3, "feature_importances": {"worst radius": 0.2, "mean are
     ],
 )
 def test_assessment_rules(figures, urgency, action, kind):
-    a = drift.assess(TRAINING, figures)
+    a = drift_policy.assess(TRAINING, figures)
     assert (a["urgency"], a["action"], a["drift_type"]) == (urgency, action, kind)
     assert a["hypothesis"] in a["summary"] and "drift share" in a["summary"]
 
 
 def test_affected_features_are_ordered_by_psi_times_importance():
-    a = drift.assess(TRAINING, serving([("mean area", 2.0), ("worst radius", 0.5)], 0.6))
+    a = drift_policy.assess(TRAINING, serving([("mean area", 2.0), ("worst radius", 0.5)], 0.6))
     assert [f["feature"] for f in a["affected_features"]] == ["worst radius", "mean area"]
 
 
 def test_model_decay_is_mentioned_when_training_accuracy_declines():
     training = dict(TRAINING, history={"30d": {"versions": 3, "first": 0.97, "last": 0.93}})
-    assert "model decay" in drift.assess(training, serving([], 0.0))["hypothesis"]
+    assert "model decay" in drift_policy.assess(training, serving([], 0.0))["hypothesis"]
 
 
 @pytest.mark.parametrize("url", ["", "prometheus:9090", "ftp://x"])
 def test_prometheus_url_must_be_http(url):
     with pytest.raises(InvalidInput, match="prometheus_url"):
-        drift.Prometheus(url)
+        Prometheus(url)
 
 
 def test_without_training_figures_the_rules_still_assess_and_the_text_says_why():
-    training = drift.unread_training("breast-cancer", "champion", "7", "MLflow failed to read alias: 401")
+    training = model_drift.unread_training("breast-cancer", "champion", "7", "MLflow failed to read alias: 401")
     figures = dict(
         serving([("worst radius", 1.2), ("mean area", 0.9)], 0.6, 0.4, 0.97, 120),
         prediction_share={"benign": 0.5},
         confidence_iqr=0.1,
         confidence_mean=0.9,
     )
-    a = drift.assess(training, figures)
+    a = drift_policy.assess(training, figures)
     assert (a["urgency"], a["action"]) == ("P1", "issue")
     assert [f["importance"] for f in a["affected_features"]] == [None, None]
-    text = drift.text_of(training, figures, a)
+    text = model_drift.text_of(training, figures, a)
     assert text.startswith("drift detected: data drift for model breast-cancer version 7\n")
     assert "training figures: not read from MLflow (MLflow failed to read alias: 401)" in text
     assert "served figures: drift share 0.6, prediction PSI 0.4, accuracy 0.97 over 120 labelled" in text
@@ -129,7 +132,9 @@ class RefusingMlflow:
 
     def __getattr__(self, name):
         def refuse(*_a, **_k):
-            raise drift.MlflowException("API request to endpoint /api/2.0/mlflow/%s failed with error code 401" % name)
+            raise mlflow_client.MlflowException(
+                "API request to endpoint /api/2.0/mlflow/%s failed with error code 401" % name
+            )
 
         return refuse
 
@@ -138,15 +143,18 @@ class RefusingMlflow:
 def test_an_mlflow_that_fails_stops_the_collection_unless_it_is_optional(optional, message):
     # Optional: MLflow's refusal is passed over and the collector goes on to Prometheus (unreachable here).
     with pytest.raises(RemoteError, match=message):
-        drift.collect_drift_context(
-            RefusingMlflow(), "http://127.0.0.1:9", "breast-cancer", timeout=2, mlflow_optional=optional
+        model_drift.collect_drift_context(
+            RefusingMlflow(),
+            model_drift.DriftOptions(
+                model_name="breast-cancer", prometheus_url="http://127.0.0.1:9", timeout=2, mlflow_optional=optional
+            ),
         )
 
 
 def test_registry_client_needs_a_uri():
     with pytest.raises(InvalidInput, match="MLFLOW_TRACKING_URI"):
-        drift.registry_client("")
+        mlflow_client.client_for("")
 
 
 def test_selector_escapes_label_values():
-    assert drift._selector('a"b', "models") == '{model_name="a\\"b",namespace="models"}'
+    assert selector('a"b', "models") == '{model_name="a\\"b",namespace="models"}'

@@ -17,9 +17,9 @@ every call: "which version served when" is the list read in order.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import (
@@ -27,49 +27,29 @@ from ansible_collections.mlops.hybrid.plugins.module_utils.errors import (
     InvalidInput,
     RemoteError,
 )
-
-try:
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
-    HAS_MLFLOW = True
-except ImportError:  # pragma: no cover - reported by the module with missing_required_lib
-    HAS_MLFLOW = False
-
-    class MlflowException(Exception):
-        """Placeholder so that ``except MlflowException`` works without mlflow."""
-
+from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow.client import MlflowException, Registry, short
 
 __all__ = [
     "HISTORY_PREFIX",
-    "GateFailed",
     "Registration",
-    "client_for",
-    "configure_environment",
-    "configure_from_params",
+    "gate",
     "history",
     "register",
+    "validate",
 ]
 
 HISTORY_PREFIX = "mlops.alias_history."
 ALIAS_RE = re.compile(r"^[\w-]+$")
 RESERVED_ALIAS_RE = re.compile(r"^(?:[vV]\d+|latest)$", re.IGNORECASE)
-CONNECTION_MARKERS = ("Max retries exceeded", "Connection refused", "Failed to establish", "timed out", "Read timed")
 
-# Option name -> environment variable read by the MLflow client on every request.
-ENV_TRACKING_URI = "MLFLOW_TRACKING_URI"
-ENV_USERNAME = "MLFLOW_TRACKING_USERNAME"
-ENV_PASSWORD = "MLFLOW_TRACKING_PASSWORD"  # noqa: S105 - the name of a variable, not a password
-ENV_TOKEN = "MLFLOW_TRACKING_TOKEN"  # noqa: S105
-ENV_CA = "MLFLOW_TRACKING_SERVER_CERT_PATH"
-ENV_INSECURE = "MLFLOW_TRACKING_INSECURE_TLS"
-ENV_TIMEOUT = "MLFLOW_HTTP_REQUEST_TIMEOUT"
-ENV_RETRIES = "MLFLOW_HTTP_REQUEST_MAX_RETRIES"
-ENV_BACKOFF = "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"
+# What a version is registered from: its run (or None), the source URI, the logged model's id (or None).
+Source = namedtuple("Source", ["run_id", "uri", "model_id"], defaults=[None])
 
 
-@dataclass
+@dataclass(frozen=True)
 class Registration:
+    """What :func:`register` is asked for; a module builds it from its params by name (``runner.options``)."""
+
     name: str
     run_id: str | None = None
     model_uri: str | None = None
@@ -83,108 +63,6 @@ class Registration:
     reason: str = ""
     wait_timeout: int = 60
     check_mode: bool = False
-
-
-def configure_environment(
-    tracking_uri,
-    username=None,
-    password=None,
-    token=None,
-    ca_path=None,
-    validate_certs=True,
-    timeout=10,
-    retries=1,
-    environ=None,
-):
-    """Set the variables the MLflow client reads for credentials, TLS and bounded waits."""
-    env = os.environ if environ is None else environ
-    if not tracking_uri:
-        raise InvalidInput("tracking_uri is not set: give it or set MLFLOW_TRACKING_URI")
-    if timeout is not None and timeout < 1:
-        raise InvalidInput("request_timeout must be at least 1 second, got %s" % timeout)
-    if retries is not None and retries < 0:
-        raise InvalidInput("request_retries must be 0 or more, got %s" % retries)
-    if bool(username) != bool(password):
-        raise InvalidInput("username and password go together: give both (or MLFLOW_TRACKING_USERNAME/PASSWORD)")
-    if username and token:
-        raise InvalidInput("give username and password or a token, not both")
-    if ca_path and not os.path.isfile(ca_path):
-        raise InvalidInput("ca_path %s does not exist: give the PEM file of the server's CA" % ca_path)
-    values = {
-        ENV_TRACKING_URI: tracking_uri,
-        ENV_USERNAME: username,
-        ENV_PASSWORD: password,
-        ENV_TOKEN: token,
-        ENV_CA: ca_path,
-        ENV_INSECURE: None if validate_certs else "true",
-        ENV_TIMEOUT: str(timeout),
-        ENV_RETRIES: str(retries),
-        ENV_BACKOFF: "1",
-    }
-    for key, value in values.items():
-        if value:
-            env[key] = value
-    return tracking_uri
-
-
-def configure_from_params(params, environ=None):
-    """:func:`configure_environment` from a module's params built on MLFLOW_ARG_SPEC (module_utils/args.py)."""
-    return configure_environment(
-        params["tracking_uri"],
-        params["username"],
-        params["password"],
-        params["token"],
-        params["ca_path"],
-        params["validate_certs"],
-        params["request_timeout"],
-        params["request_retries"],
-        environ=environ,
-    )
-
-
-def client_for(tracking_uri):
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-
-
-def _not_found(e) -> bool:
-    return getattr(e, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND")
-
-
-class Registry:
-    """The calls :func:`register` makes, each turning MLflow's errors into typed ones."""
-
-    def __init__(self, client, uri):
-        self.client = client
-        self.uri = uri
-
-    def call(self, what, fn, *args, missing_ok=False, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except MlflowException as e:
-            if missing_ok and _not_found(e):
-                return None
-            text = str(getattr(e, "message", e))
-            if any(marker in text for marker in CONNECTION_MARKERS):
-                raise RemoteError(
-                    "cannot reach the MLflow tracking server at %s (%s, timeout %ss, %s retries): %s. Check "
-                    "tracking_uri / MLFLOW_TRACKING_URI and that the server is running."
-                    % (
-                        self.uri,
-                        what,
-                        os.environ.get(ENV_TIMEOUT, "?"),
-                        os.environ.get(ENV_RETRIES, "?"),
-                        _short(text),
-                    ),
-                    {"tracking_uri": self.uri},
-                ) from e
-            raise RemoteError(
-                "MLflow at %s refused to %s: %s" % (self.uri, what, _short(text)), {"tracking_uri": self.uri}
-            ) from e
-
-
-def _short(text: str, limit: int = 400) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def validate(reg: Registration) -> None:
@@ -359,11 +237,26 @@ def register(reg: Registration, client, tracking_uri: str, now=time.time) -> dic
     changed = bool(actions)
     if changed and not reg.check_mode:
         model, version = _apply(
-            reg, registry, model, version, source, run_id, model_id, tags, tags_to_set, new_description
+            reg,
+            registry,
+            model=model,
+            version=version,
+            source=Source(run_id, source, model_id),
+            tags=tags,
+            tags_to_set=tags_to_set,
+            new_description=new_description,
         )
         target = version.version
         if moves:
-            _move_alias(reg, registry, target, current_version, run_id, source, tags, now)
+            _move_alias(
+                reg,
+                registry,
+                target=target,
+                previous=current_version,
+                source=Source(run_id, source),
+                tags=tags,
+                now=now,
+            )
             model = registry.call("get registered model %s" % reg.name, client.get_registered_model, reg.name)
     after = {
         "registered_model": reg.name,
@@ -389,7 +282,7 @@ def register(reg: Registration, client, tracking_uri: str, now=time.time) -> dic
     }
 
 
-def _apply(reg, registry, model, version, source, run_id, model_id, tags, tags_to_set, new_description):
+def _apply(reg, registry, *, model, version, source, tags, tags_to_set, new_description):
     client = registry.client
     if model is None:
         model = registry.call("create registered model %s" % reg.name, client.create_registered_model, reg.name)
@@ -398,12 +291,12 @@ def _apply(reg, registry, model, version, source, run_id, model_id, tags, tags_t
             "create a version of %s" % reg.name,
             client.create_model_version,
             reg.name,
-            source,
-            run_id=run_id,
+            source.uri,
+            run_id=source.run_id,
             tags=tags or None,
             description=reg.description,
             await_creation_for=reg.wait_timeout,
-            model_id=model_id,
+            model_id=source.model_id,
         )
         if getattr(version, "status", "READY") != "READY":
             raise RemoteError(
@@ -427,7 +320,7 @@ def _apply(reg, registry, model, version, source, run_id, model_id, tags, tags_t
     return model, version
 
 
-def _move_alias(reg, registry, target, previous, run_id, source, tags, now):
+def _move_alias(reg, registry, *, target, previous, source, tags, now):
     client = registry.client
     registry.call("set alias %s" % reg.alias, client.set_registered_model_alias, reg.name, reg.alias, target)
     model = registry.call("get registered model %s" % reg.name, client.get_registered_model, reg.name)
@@ -436,8 +329,8 @@ def _move_alias(reg, registry, target, previous, run_id, source, tags, now):
         "alias": reg.alias,
         "version": str(target),
         "previous_version": previous,
-        "run_id": run_id,
-        "source": source,
+        "run_id": source.run_id,
+        "source": source.uri,
         "actor": reg.actor,
         "reason": reg.reason,
         "at": _iso(now()),
@@ -448,7 +341,6 @@ def _move_alias(reg, registry, target, previous, run_id, source, tags, now):
         client.set_registered_model_tag(reg.name, key, json.dumps(record, sort_keys=True))
     except MlflowException as e:
         raise RemoteError(
-            "alias %s now points to version %s, but recording the move failed: %s"
-            % (reg.alias, target, _short(str(e))),
+            "alias %s now points to version %s, but recording the move failed: %s" % (reg.alias, target, short(str(e))),
             {"version": target},
         ) from e
