@@ -9,7 +9,7 @@ import time
 import pytest
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow.registry import HISTORY_PREFIX
-from tests.helpers.mlflow_server import unique_name, use_tracking_uri
+from sandbox.mlflow_server import unique_name, use_tracking_uri
 
 pytestmark = pytest.mark.services
 

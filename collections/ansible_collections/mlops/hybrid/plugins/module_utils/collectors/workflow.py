@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Context of a failed GitHub Actions run, read through the API only (nothing is checked out or run).
 
-    gh_repo = github_api.get_repo(github_api.connect(token, api_url), "owner/name")
-    ctx = workflow.collect_workflow_failure_context(gh_repo, run_id, token)
+    gh_repo = client.repository(client.connect(token=token, api_url=api_url, timeout=30, retries=2), "owner/name")
+    ctx = workflow.collect_workflow_failure_context(gh_repo, run_id, token=token)
 
 Returns the run (workflow, commit, branch, event), its failed jobs and steps, the failing step's log
 (taken from the run's log archive, bounded in bytes and lines), the lines around each location named
@@ -19,11 +19,16 @@ import posixpath
 import re
 import zipfile
 
+from ansible_collections.mlops.hybrid.plugins.module_utils.collectors.common import positive, redacted
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import (
+    InvalidInput,
+    MissingDependency,
+    OperationTimeout,
+    RemoteError,
+)
+from ansible_collections.mlops.hybrid.plugins.module_utils.github import client
+from ansible_collections.mlops.hybrid.plugins.module_utils.text import normalize
 from ansible_collections.mlops.hybrid.plugins.module_utils.text import tail as tail_text
-
-from .. import github_api
-from ..errors import InvalidInput, MissingDependency, OperationTimeout, RemoteError
-from .common import positive, redacted
 
 try:
     import requests
@@ -42,8 +47,6 @@ MAX_JOBS = 100
 MAX_RUNS_SCANNED = 100
 MAX_FILE_BYTES = 512 * 1024
 
-_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z ?")
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LOCATION = re.compile(
     r"(?:Location:\s+|File \"|^|[\s(])"
     r"(?P<path>(?:\./|/)?[A-Za-z0-9_][\w./-]*\.(?:py|pyi|ya?ml|toml|cfg|ini|json|sh|txt))"
@@ -53,8 +56,8 @@ _WORKSPACE = re.compile(r"^/home/runner/work/[^/]+/[^/]+/")
 
 
 def clean_log(text):
-    """Strip the runner's timestamps and ANSI colours, line by line."""
-    return "\n".join(_ANSI.sub("", _TIMESTAMP.sub("", line)) for line in text.splitlines())
+    """The log without the runner's timestamps, ANSI codes and redrawn progress bars (text.normalize)."""
+    return normalize(text)
 
 
 def finding_locations(text, max_files=DEFAULT_MAX_FILES):
@@ -124,10 +127,10 @@ def _read_file(gh_repo, path, ref):
     """The lines of ``path`` at ``ref`` through the contents API (data only), or None when absent or too big."""
     try:
         content = gh_repo.get_contents(path, ref=ref)
-    except github_api.GithubException as e:
+    except client.GithubException as e:
         if getattr(e, "status", None) == 404:
             return None
-        raise github_api.remote_error(e, "reading %s at %s" % (path, ref[:12])) from e
+        raise client.remote_error(e, "reading %s at %s" % (path, ref[:12])) from e
     if isinstance(content, list) or (content.size or 0) > MAX_FILE_BYTES:
         return None
     return content.decoded_content.decode("utf-8", "replace").splitlines()
@@ -150,8 +153,8 @@ def file_excerpts(gh_repo, locations, ref, context):
 
 
 def _last_success(gh_repo, run):
-    wf = github_api.call("reading workflow %s" % run.workflow_id, gh_repo.get_workflow, run.workflow_id)
-    runs = github_api.call("listing runs", wf.get_runs, branch=run.head_branch, status="success")
+    wf = client.call("reading workflow %s" % run.workflow_id, gh_repo.get_workflow, run.workflow_id)
+    runs = client.call("listing runs", wf.get_runs, branch=run.head_branch, status="success")
     for n, other in enumerate(runs):
         if n >= MAX_RUNS_SCANNED:
             break
@@ -163,6 +166,7 @@ def _last_success(gh_repo, run):
 def collect_workflow_failure_context(
     gh_repo,
     run_id,
+    *,
     token,
     max_log_bytes=DEFAULT_MAX_LOG_BYTES,
     max_log_lines=DEFAULT_MAX_LOG_LINES,
@@ -181,17 +185,17 @@ def collect_workflow_failure_context(
     positive("max_commits", max_commits, 0)
     try:
         run = gh_repo.get_workflow_run(run_id)
-    except github_api.GithubException as e:
+    except client.GithubException as e:
         if getattr(e, "status", None) == 404:
             raise InvalidInput(
                 "workflow run %s not found in %s: check the run id (github.event.workflow_run.id) and that the "
                 "token can read Actions" % (run_id, gh_repo.full_name),
                 {"status": 404},
             ) from e
-        raise github_api.remote_error(e, "reading workflow run %s" % run_id) from e
+        raise client.remote_error(e, "reading workflow run %s" % run_id) from e
 
     jobs = []
-    for n, job in enumerate(github_api.call("listing jobs", run.jobs, "latest")):
+    for n, job in enumerate(client.call("listing jobs", run.jobs, "latest")):
         if n >= MAX_JOBS:
             break
         if job.conclusion not in ("failure", "timed_out", "cancelled"):
@@ -224,7 +228,7 @@ def collect_workflow_failure_context(
     last = _last_success(gh_repo, run)
     commits = []
     if last is not None and last.head_sha != run.head_sha and max_commits:
-        comparison = github_api.call("comparing commits", gh_repo.compare, last.head_sha, run.head_sha)
+        comparison = client.call("comparing commits", gh_repo.compare, last.head_sha, run.head_sha)
         for n, c in enumerate(comparison.commits):
             if n >= max_commits:
                 break
