@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
-from ansible_collections.mlops.hybrid.plugins.module_utils.gitops_yaml import edit_text
+from ansible_collections.mlops.hybrid.plugins.module_utils.gitops.yaml import edit_text
 from sandbox.argocd import platform
 from sandbox.gitops import GITOPS, chart_sources, kustomize_dirs, render_all
 from sandbox.paths import REPO
@@ -333,7 +333,7 @@ def unpublished(images: set[str], pubs: list[Publication]) -> list[str]:
         for pub in pins:
             for path in pub.paths:
                 try:
-                    matches = edit_text((REPO / path).read_text(), path, image, "t", None).matches
+                    matches = edit_text((REPO / path).read_text(), path, image=image, tag="t").matches
                 except (OSError, InvalidInput) as e:
                     matches, why = [], getattr(e, "msg", str(e))
                 else:

@@ -32,7 +32,7 @@ from typing import Any
 import requests
 import yaml
 
-from ansible_collections.mlops.hybrid.plugins.module_utils import image_ref
+from ansible_collections.mlops.hybrid.plugins.module_utils.gitops import image_ref
 from sandbox.k8s_schema import YamlLoader
 from sandbox.paths import UPSTREAM
 from sandbox.procs import LOOPBACK, free_port

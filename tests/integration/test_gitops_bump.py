@@ -6,7 +6,9 @@ import threading
 
 import pytest
 
-from ansible_collections.mlops.hybrid.plugins.module_utils import gitops
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import RemoteError
+from ansible_collections.mlops.hybrid.plugins.module_utils.gitops.bump import Bump, bump
+from ansible_collections.mlops.hybrid.plugins.module_utils.gitops.git import subprocess_runner
 from sandbox.fakes.github import FakeGitHub
 from sandbox.gitrepo import GitRemote
 
@@ -189,10 +191,13 @@ def test_inferenceservice_image_author_and_message_template(ansible, manifests):
         ({"paths": [VPATH], "digest": "sha256:" + "0" * 63}, "digest 'sha256:"),
         ({"paths": ["gitops/models/absent.yaml"]}, "does not exist on"),
         ({"commit_message": "bump {application}"}, "unknown field"),
-        ({"mode": "pr"}, "missing: github_repository"),
+        ({"mode": "pr"}, "missing: repository, github_token"),
+        ({"mode": "pr", "github_repository": "mlops-hybrid/infra"}, "missing: github_token"),
     ],
 )
-def test_bad_input_is_refused_and_nothing_changes(ansible, manifests, override, message):
+def test_bad_input_is_refused_and_nothing_changes(ansible, manifests, override, message, monkeypatch):
+    for name in ("GITHUB_REPOSITORY", "GITHUB_TOKEN"):  # the options' fallbacks: not from this machine
+        monkeypatch.delenv(name, raising=False)
     remote, clone = manifests
     head0, local0 = remote.head(), clone.head()
     r = ansible.module("mlops.hybrid.gitops_bump", bump_args(clone, **override))
@@ -212,8 +217,13 @@ def test_a_dirty_checkout_is_left_alone_but_the_remote_is_bumped(ansible, manife
 
 
 def _spec(clone, app, tag, **extra):
-    return gitops.Bump(
-        str(clone.path), ["gitops/apps/%s/kustomization.yaml" % app], IMAGE + "-" + app, app, tag=tag, **extra
+    return Bump(
+        repo_path=str(clone.path),
+        paths=["gitops/apps/%s/kustomization.yaml" % app],
+        image=IMAGE + "-" + app,
+        app=app,
+        tag=tag,
+        **extra,
     )
 
 
@@ -229,7 +239,7 @@ def _apps_remote(tmp_path, apps):
 def test_a_push_rejected_because_someone_pushed_first_is_reapplied(tmp_path):
     remote = _apps_remote(tmp_path, ["a", "b"])
     mine, theirs = remote.clone("mine"), remote.clone("theirs")
-    run = gitops.subprocess_runner(str(mine.path))
+    run = subprocess_runner(str(mine.path))
     pushes = []
 
     def racing_runner(argv, data=None, env=None):
@@ -242,7 +252,7 @@ def test_a_push_rejected_because_someone_pushed_first_is_reapplied(tmp_path):
             pushes.append(argv)
         return run(argv, data=data, env=env)
 
-    result = gitops.bump(_spec(mine, "a", "v2"), racing_runner, sleep=lambda s: None)
+    result = bump(_spec(mine, "a", "v2"), racing_runner, sleep=lambda s: None)
     assert result["changed"] and result["pushed"] and result["attempts"] == 2 and len(pushes) == 2
     subjects = [e.subject for e in remote.log()]
     assert subjects[:2] == ["build: update a image %s-a from v1 to v2" % IMAGE, "other change"]
@@ -252,7 +262,7 @@ def test_a_push_rejected_because_someone_pushed_first_is_reapplied(tmp_path):
 def test_push_gives_up_after_the_retries_and_leaves_the_clone_as_it_was(tmp_path):
     remote = _apps_remote(tmp_path, ["a"])
     mine, theirs = remote.clone("mine"), remote.clone("theirs")
-    run = gitops.subprocess_runner(str(mine.path))
+    run = subprocess_runner(str(mine.path))
 
     def always_beaten(argv, data=None, env=None):
         if "push" in argv:
@@ -261,8 +271,8 @@ def test_push_gives_up_after_the_retries_and_leaves_the_clone_as_it_was(tmp_path
         return run(argv, data=data, env=env)
 
     local0 = mine.head()
-    with pytest.raises(gitops.RemoteError) as e:
-        gitops.bump(_spec(mine, "a", "v2", push_retries=2), always_beaten, sleep=lambda s: None)
+    with pytest.raises(RemoteError) as e:
+        bump(_spec(mine, "a", "v2", push_retries=2), always_beaten, sleep=lambda s: None)
     assert "rejected 3 times" in e.value.msg
     assert mine.head() == local0 and mine.git("status", "--porcelain").stdout == ""
     assert "newTag: v1" in remote.show("gitops/apps/a/kustomization.yaml")
@@ -279,7 +289,7 @@ def test_five_clones_bump_five_apps_at_the_same_moment(tmp_path):
         clone = clones[app]
         barrier.wait()
         try:
-            results[app] = gitops.bump(_spec(clone, app, "v2"), gitops.subprocess_runner(str(clone.path)))
+            results[app] = bump(_spec(clone, app, "v2"), subprocess_runner(str(clone.path)))
         except Exception as e:  # reported by the assertion below
             errors[app] = e
 
@@ -336,7 +346,7 @@ def test_pull_request_mode_opens_one_pull_request_and_is_idempotent(ansible, man
         args = bump_args(
             clone,
             mode="pr",
-            github_repository="mlops-hybrid/infra",
+            repository="mlops-hybrid/infra",
             github_api_url=gh.url,
             github_token="gh-test-token",
         )

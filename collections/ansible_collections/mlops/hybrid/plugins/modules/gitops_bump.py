@@ -21,7 +21,11 @@ description:
     then pushed. A push rejected because someone else pushed first is re-applied on the new tip
     and pushed again, up to O(push_retries) times.
   - With O(mode=pr) the commit goes to a branch of its own and a pull request is opened through
-    PyGithub; an identical open pull request makes the task a no-op.
+    PyGithub on O(repository) (also accepted under its former name O(github_repository)); an
+    identical open pull request makes the task a no-op.
+  - O(github_token) is the token of the pull request API, and authenticates fetching and pushing
+    over HTTPS too (sent as an C(Authorization) header through the environment, never written to
+    disk or argv).
   - A new tag without a digest removes a stale digest, which would otherwise keep the old image (an
     image map keeps its C(digest) key, emptied).
   - Bad input (an image in none of the files, a malformed image reference, tag or digest, a path
@@ -29,6 +33,8 @@ description:
     repository untouched.
 author:
   - mlops.hybrid maintainers (@mlops-hybrid)
+extends_documentation_fragment:
+  - mlops.hybrid.github
 requirements:
   - git
   - ruamel.yaml
@@ -110,21 +116,8 @@ options:
   pr_body:
     description: Body of the pull request; the commit message when omitted.
     type: str
-  github_repository:
-    description: The repository as C(owner/name), for O(mode=pr).
-    type: str
-  github_api_url:
-    description:
-      - GitHub's REST API root; GitHub Enterprise and tests point it elsewhere.
-      - Falls back to the environment variable E(GITHUB_API_URL).
-    type: str
-    default: https://api.github.com
-  github_token:
-    description:
-      - Token for the pull request API and for fetching and pushing over HTTPS (sent as an
-        C(Authorization) header through the environment, never written to disk or argv).
-      - Falls back to the environment variable E(GITHUB_TOKEN).
-    type: str
+  repository:
+    aliases: [github_repository]
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -162,7 +155,7 @@ EXAMPLES = r"""
     app: model
     image: ghcr.io/owner/model:1.4.0
     mode: pr
-    github_repository: owner/infra
+    repository: owner/infra
 """
 
 RETURN = r"""
@@ -247,24 +240,23 @@ pull_request:
       type: bool
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
-
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MlopsError
-from ansible_collections.mlops.hybrid.plugins.module_utils.gitops import (
+from ansible_collections.mlops.hybrid.plugins.module_utils.args import GITHUB_ARG_SPEC, spec
+from ansible_collections.mlops.hybrid.plugins.module_utils.gitops.bump import (
+    DEFAULT_AUTHOR_EMAIL,
+    DEFAULT_AUTHOR_NAME,
     DEFAULT_MESSAGE,
     DEFAULT_PR_BRANCH,
     Bump,
     PullRequestSettings,
     bump,
 )
-from ansible_collections.mlops.hybrid.plugins.module_utils.gitops_github import HAS_GITHUB, repository
-from ansible_collections.mlops.hybrid.plugins.module_utils.gitops_yaml import HAS_RUAMEL
+from ansible_collections.mlops.hybrid.plugins.module_utils.gitops.yaml import HAS_RUAMEL
+from ansible_collections.mlops.hybrid.plugins.module_utils.runner import options, run_module
 
 
 def argspec():
-    return dict(
+    argument_spec = spec(
+        GITHUB_ARG_SPEC,
         repo_path=dict(type="path", required=True),
         paths=dict(type="list", elements="str", required=True),
         app=dict(type="str", required=True),
@@ -273,8 +265,8 @@ def argspec():
         digest=dict(type="str"),
         source_revision=dict(type="str", default=""),
         commit_message=dict(type="str", default=DEFAULT_MESSAGE),
-        author_name=dict(type="str", default="mlops-hybrid-bot"),
-        author_email=dict(type="str", default="mlops-hybrid-bot@users.noreply.github.com"),
+        author_name=dict(type="str", default=DEFAULT_AUTHOR_NAME),
+        author_email=dict(type="str", default=DEFAULT_AUTHOR_EMAIL),
         remote=dict(type="str", default="origin"),
         branch=dict(type="str", default="main"),
         push=dict(type="bool", default=True),
@@ -283,59 +275,30 @@ def argspec():
         pr_branch=dict(type="str", default=DEFAULT_PR_BRANCH),
         pr_title=dict(type="str"),
         pr_body=dict(type="str"),
-        github_repository=dict(type="str"),
-        github_api_url=dict(type="str", default="https://api.github.com", fallback=(env_fallback, ["GITHUB_API_URL"])),
-        github_token=dict(type="str", no_log=True, fallback=(env_fallback, ["GITHUB_TOKEN"])),
     )
+    argument_spec["repository"]["aliases"] = ["github_repository"]
+    return argument_spec
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=argspec(),
-        supports_check_mode=True,
-        required_if=[("mode", "pr", ["github_repository", "github_token"])],
-    )
+def execute(module):
     p = module.params
-    if not HAS_RUAMEL:
-        module.fail_json(msg=missing_required_lib("ruamel.yaml"))
-    if p["mode"] == "pr" and not HAS_GITHUB:
-        module.fail_json(msg=missing_required_lib("PyGithub"))
     git_bin = module.get_bin_path("git", required=True)
-    pr = None
-    if p["mode"] == "pr":
-        pr = PullRequestSettings(
-            p["github_repository"], p["github_api_url"], p["github_token"], p["pr_branch"], p["pr_title"], p["pr_body"]
-        )
-    spec = Bump(
-        p["repo_path"],
-        p["paths"],
-        p["image"],
-        p["app"],
-        p["tag"],
-        p["digest"],
-        p["source_revision"],
-        p["commit_message"],
-        p["author_name"],
-        p["author_email"],
-        p["remote"],
-        p["branch"],
-        p["push"],
-        p["push_retries"],
-        p["mode"],
-        pr,
-        p["github_token"],
-        module.check_mode,
-    )
+    pull_request = options(PullRequestSettings, p) if p["mode"] == "pr" else None
+    b = options(Bump, p, check_mode=module.check_mode, pull_request=pull_request)
 
     def run(argv, data=None, env=None):
         return module.run_command(argv, cwd=p["repo_path"], data=data, binary_data=True, environ_update=env)
 
-    try:
-        result = bump(spec, run, git_bin, github=repository)
-    except MlopsError as e:
-        module.fail_json(msg=e.msg, exception=traceback.format_exc(), **e.result)
-    diff = result.pop("diff")
-    module.exit_json(**result, **({"diff": diff} if module._diff else {}))
+    return bump(b, run, git_bin=git_bin)
+
+
+def main():
+    run_module(
+        argspec(),
+        execute,
+        requires=(("ruamel.yaml", HAS_RUAMEL, None),),
+        required_if=[("mode", "pr", ["repository", "github_token"])],
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
-from ansible_collections.mlops.hybrid.plugins.module_utils.gitops_yaml import edit_text
+from ansible_collections.mlops.hybrid.plugins.module_utils.gitops.yaml import edit_text
 
 IMAGE = "ghcr.io/owner/model"
 DIGEST = "sha256:" + "ab" * 32
@@ -76,7 +76,7 @@ def changed_lines(before: str, after: str) -> list[tuple[str, str]]:
 
 
 def test_kustomization_tag_and_digest_only_those_lines_change():
-    edit = edit_text(KUSTOMIZATION, "k/kustomization.yaml", IMAGE, "0.2.0", DIGEST)
+    edit = edit_text(KUSTOMIZATION, "k/kustomization.yaml", image=IMAGE, tag="0.2.0", digest=DIGEST)
     assert edit.changed
     assert changed_lines(KUSTOMIZATION, edit.after) == [
         ('    newTag: "0.1.0"', '    newTag: "0.2.0"'),
@@ -94,20 +94,20 @@ def test_kustomization_tag_and_digest_only_those_lines_change():
 
 
 def test_a_new_tag_without_digest_drops_the_stale_digest():
-    edit = edit_text(KUSTOMIZATION, "kustomization.yaml", IMAGE, "0.2.0", None)
+    edit = edit_text(KUSTOMIZATION, "kustomization.yaml", image=IMAGE, tag="0.2.0")
     doc = YAML(typ="safe").load(edit.after)
     assert doc["images"][0] == {"name": IMAGE, "newTag": "0.2.0"}
     assert "# the server image" in edit.after and "# bumped by the pipeline" in edit.after
 
 
 def test_the_same_version_is_no_change():
-    edit = edit_text(KUSTOMIZATION, "kustomization.yaml", IMAGE, "0.1.0", OLD_DIGEST)
+    edit = edit_text(KUSTOMIZATION, "kustomization.yaml", image=IMAGE, tag="0.1.0", digest=OLD_DIGEST)
     assert not edit.changed and edit.after == KUSTOMIZATION
     assert edit.matches and not edit.matches[0].changed
 
 
 def test_inferenceservice_container_image_keeps_comment_and_indentation():
-    edit = edit_text(ISVC, "isvc.yaml", IMAGE, "0.3.0", None)
+    edit = edit_text(ISVC, "isvc.yaml", image=IMAGE, tag="0.3.0")
     assert changed_lines(ISVC, edit.after) == [
         (
             "      image: ghcr.io/owner/model:0.1.0   # pinned by the pipeline",
@@ -118,7 +118,7 @@ def test_inferenceservice_container_image_keeps_comment_and_indentation():
 
 
 def test_deployment_in_a_multi_document_file_with_four_space_indent():
-    edit = edit_text(DEPLOYMENT, "deploy.yaml", IMAGE, None, DIGEST)
+    edit = edit_text(DEPLOYMENT, "deploy.yaml", image=IMAGE, digest=DIGEST)
     assert changed_lines(DEPLOYMENT, edit.after) == [
         (
             '                    image: "ghcr.io/owner/model@%s"' % OLD_DIGEST,
@@ -130,13 +130,13 @@ def test_deployment_in_a_multi_document_file_with_four_space_indent():
 
 def test_kustomization_newname_is_the_image_matched():
     text = "images:\n- name: model\n  newName: ghcr.io/owner/model\n  newTag: v1\n"
-    edit = edit_text(text, "app/kustomization.yaml", IMAGE, "v2", None)
+    edit = edit_text(text, "app/kustomization.yaml", image=IMAGE, tag="v2")
     assert edit.after == text.replace("v1", "v2")
-    assert edit_text(text, "app/kustomization.yaml", "model", "v2", None).matches == []
+    assert edit_text(text, "app/kustomization.yaml", image="model", tag="v2").matches == []
 
 
 def test_an_image_that_is_not_there_matches_nothing():
-    assert edit_text(ISVC, "isvc.yaml", "ghcr.io/owner/other", "1", None).matches == []
+    assert edit_text(ISVC, "isvc.yaml", image="ghcr.io/owner/other", tag="1").matches == []
 
 
 @pytest.mark.parametrize(
@@ -150,7 +150,7 @@ def test_an_image_that_is_not_there_matches_nothing():
 )
 def test_unknown_or_broken_files_are_refused(text, message):
     with pytest.raises(InvalidInput) as e:
-        edit_text(text, "x.yaml", IMAGE, "1", None)
+        edit_text(text, "x.yaml", image=IMAGE, tag="1")
     assert message in e.value.msg and "x.yaml" in e.value.msg
 
 
@@ -175,7 +175,7 @@ images:
 
 
 def test_values_image_map_gets_tag_and_digest_and_keeps_comments():
-    edit = edit_text(VALUES, "apps/values.yaml", IMAGE, "v3-abc", DIGEST)
+    edit = edit_text(VALUES, "apps/values.yaml", image=IMAGE, tag="v3-abc", digest=DIGEST)
     assert changed_lines(VALUES, edit.after) == [
         ('    tag: ""', '    tag: "v3-abc"'),
         ('    digest: ""', '    digest: "%s"' % DIGEST),
@@ -192,7 +192,7 @@ def test_values_image_map_gets_tag_and_digest_and_keeps_comments():
 
 
 def test_values_a_new_tag_without_digest_clears_the_stale_digest_but_keeps_the_key():
-    edit = edit_text(VALUES, "values.yaml", "ghcr.io/owner/bridge", "0.2.0", None)
+    edit = edit_text(VALUES, "values.yaml", image="ghcr.io/owner/bridge", tag="0.2.0")
     doc = YAML(typ="safe").load(edit.after)
     assert doc["images"]["bridge"] == {"repository": "ghcr.io/owner/bridge", "tag": "0.2.0", "digest": ""}
     assert doc["images"]["model"] == {"repository": IMAGE, "tag": "", "digest": ""}
@@ -200,12 +200,12 @@ def test_values_a_new_tag_without_digest_clears_the_stale_digest_but_keeps_the_k
 
 
 def test_values_a_digest_alone_keeps_the_tag():
-    edit = edit_text(VALUES, "values.yaml", "ghcr.io/owner/bridge", None, DIGEST)
+    edit = edit_text(VALUES, "values.yaml", image="ghcr.io/owner/bridge", digest=DIGEST)
     assert changed_lines(VALUES, edit.after) == [('    digest: "%s"' % OLD_DIGEST, '    digest: "%s"' % DIGEST)]
 
 
 def test_values_the_same_version_is_no_change():
-    edit = edit_text(VALUES, "values.yaml", "ghcr.io/owner/bridge", "0.1.0", OLD_DIGEST)
+    edit = edit_text(VALUES, "values.yaml", image="ghcr.io/owner/bridge", tag="0.1.0", digest=OLD_DIGEST)
     assert not edit.changed and edit.after == VALUES
     assert edit.matches and not edit.matches[0].changed
 
@@ -238,7 +238,7 @@ def test_values_the_same_version_is_no_change():
     ],
 )
 def test_values_image_maps_in_other_layouts(text, image, tag, expected):
-    edit = edit_text(text, "values.yaml", image, tag, None)
+    edit = edit_text(text, "values.yaml", image=image, tag=tag)
     if expected is None:
         assert edit.matches == [] and edit.after == text
     else:
@@ -246,10 +246,10 @@ def test_values_image_maps_in_other_layouts(text, image, tag, expected):
 
 
 def test_values_holding_other_images_only_match_nothing():
-    assert edit_text(VALUES, "values.yaml", "ghcr.io/owner/other", "1", None).matches == []
+    assert edit_text(VALUES, "values.yaml", image="ghcr.io/owner/other", tag="1").matches == []
 
 
 def test_a_kind_of_its_own_wins_over_image_maps():
     text = "kind: Kustomization\nimages:\n  - name: x\n    newTag: v1\nextra:\n  repository: ghcr.io/owner/model\n"
-    edit = edit_text(text, "kustomization.yaml", IMAGE, "v2", None)
+    edit = edit_text(text, "kustomization.yaml", image=IMAGE, tag="v2")
     assert edit.matches == [] and edit.after == text

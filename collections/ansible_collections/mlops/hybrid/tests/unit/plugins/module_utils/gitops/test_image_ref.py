@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
-from ansible_collections.mlops.hybrid.plugins.module_utils.image_ref import ImageRef, parse, split_name
+from ansible_collections.mlops.hybrid.plugins.module_utils.gitops.image_ref import ImageRef, parse, split_name
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 

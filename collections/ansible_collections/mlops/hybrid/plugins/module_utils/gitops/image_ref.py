@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
 
-__all__ = ["ImageRef", "parse", "split_name", "validate_digest", "validate_name", "validate_tag"]
+__all__ = ["ImageRef", "parse", "short_digest", "split_name", "validate_digest", "validate_name", "validate_tag"]
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = r"%s(?:\.%s)*(?::[0-9]+)?" % (_DOMAIN_COMPONENT, _DOMAIN_COMPONENT)

@@ -18,7 +18,7 @@ import io
 from dataclasses import dataclass, field
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
-from ansible_collections.mlops.hybrid.plugins.module_utils.image_ref import ImageRef, split_name
+from ansible_collections.mlops.hybrid.plugins.module_utils.gitops.image_ref import ImageRef, split_name
 
 try:
     from ruamel.yaml import YAML
@@ -31,7 +31,16 @@ except ImportError as e:  # pragma: no cover - reported by the module with missi
     HAS_RUAMEL = False
     RUAMEL_IMPORT_ERROR = e
 
-__all__ = ["HAS_RUAMEL", "WORKLOAD_KINDS", "Change", "FileEdit", "edit_text", "image_maps", "target_versions"]
+__all__ = [
+    "HAS_RUAMEL",
+    "WORKLOAD_KINDS",
+    "Change",
+    "FileEdit",
+    "Target",
+    "edit_text",
+    "image_maps",
+    "target_versions",
+]
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 SUPPORTED_KINDS = ("Kustomization", "InferenceService", *WORKLOAD_KINDS)
@@ -66,6 +75,16 @@ class FileEdit:
     @property
     def changed(self) -> bool:
         return self.before != self.after
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one file is edited to: every reference to ``image`` in ``path`` at ``tag`` / ``digest``."""
+
+    path: str
+    image: str
+    tag: str | None = None
+    digest: str | None = None
 
 
 def target_versions(old: ImageRef, tag: str | None, digest: str | None) -> ImageRef:
@@ -150,16 +169,16 @@ def _same_type(old, new: str):
     return new
 
 
-def _edit_kustomization(doc, path, image, tag, digest, changes):
+def _edit_kustomization(doc, target: Target, changes):
     for index, entry in enumerate(doc.get("images") or []):
         if not hasattr(entry, "get"):
             continue
-        if (entry.get("newName") or entry.get("name")) != image:  # newName replaces name
+        if (entry.get("newName") or entry.get("name")) != target.image:  # newName replaces name
             continue
-        old = ImageRef(image, _opt_str(entry.get("newTag")), _opt_str(entry.get("digest")))
-        new = target_versions(old, tag, digest)
+        old = ImageRef(target.image, _opt_str(entry.get("newTag")), _opt_str(entry.get("digest")))
+        new = target_versions(old, target.tag, target.digest)
         location = "images[%d] (name: %s)" % (index, entry.get("name"))
-        changes.append(Change(path, location, old.version, new.version))
+        changes.append(Change(target.path, location, old.version, new.version))
         if new.tag != old.tag:
             entry["newTag"] = _same_type(entry.get("newTag"), new.tag) if "newTag" in entry else new.tag
         if new.digest != old.digest:
@@ -198,14 +217,15 @@ def _set_scalar(mapping, key, value):
     mapping[key] = _same_type(mapping[key], value) if key in mapping else value
 
 
-def _edit_image_maps(doc, path, image, tag, digest, changes):
+def _edit_image_maps(doc, target: Target, changes):
     for where, name, mapping in image_maps(doc):
-        if name != image:
+        if name != target.image:
             continue
-        old = ImageRef(image, _opt_str(mapping.get("tag")), _opt_str(mapping.get("digest")))
-        new = target_versions(old, tag, digest)
+        old = ImageRef(target.image, _opt_str(mapping.get("tag")), _opt_str(mapping.get("digest")))
+        new = target_versions(old, target.tag, target.digest)
         before = old.version if old.tag or old.digest else "none"
-        changes.append(Change(path, "%s (repository: %s)" % (where, mapping["repository"]), before, new.version))
+        location = "%s (repository: %s)" % (where, mapping["repository"])
+        changes.append(Change(target.path, location, before, new.version))
         if new.tag != old.tag:
             _set_scalar(mapping, "tag", new.tag)
         if new.digest != old.digest:
@@ -229,23 +249,24 @@ def _containers(doc, kind):
                 yield "spec.template.spec.%s[%d]" % (key, i), c
 
 
-def _edit_containers(doc, kind, path, image, tag, digest, changes):
+def _edit_containers(doc, kind, target: Target, changes):
     for where, container in _containers(doc, kind):
         if not hasattr(container, "get") or not isinstance(container.get("image"), str):
             continue
         name, old_tag, old_digest = split_name(container["image"])
-        if name != image:
+        if name != target.image:
             continue
         old = ImageRef(name, old_tag, old_digest)
-        new = target_versions(old, tag, digest)
+        new = target_versions(old, target.tag, target.digest)
         location = "%s %s (container %s)" % (kind, where, container.get("name", "?"))
-        changes.append(Change(path, location, old.version, new.version))
+        changes.append(Change(target.path, location, old.version, new.version))
         if new != old:
             container["image"] = _same_type(container["image"], str(new))
 
 
-def edit_text(text: str, path: str, image: str, tag: str | None, digest: str | None) -> FileEdit:
-    """Point every reference to ``image`` in ``text`` at ``tag`` / ``digest``; a :class:`FileEdit`."""
+def edit_text(text: str, path: str, *, image: str, tag: str | None = None, digest: str | None = None) -> FileEdit:
+    """Point every reference to ``image`` in ``text`` (of the file ``path``) at ``tag`` / ``digest``."""
+    target = Target(path=path, image=image, tag=tag, digest=digest)
     y, docs = _load(text, path)
     kinds = [_kind(d, path) for d in docs]
     changes: list[Change] = []
@@ -258,11 +279,11 @@ def edit_text(text: str, path: str, image: str, tag: str | None, digest: str | N
                 "or the image maps of a Helm values file" % (path, ", ".join(found))
             )
         for doc in docs:
-            _edit_image_maps(doc, path, image, tag, digest, changes)
+            _edit_image_maps(doc, target, changes)
     for doc, kind in zip(docs, kinds, strict=True):
         if kind == "Kustomization":
-            _edit_kustomization(doc, path, image, tag, digest, changes)
+            _edit_kustomization(doc, target, changes)
         elif kind:
-            _edit_containers(doc, kind, path, image, tag, digest, changes)
+            _edit_containers(doc, kind, target, changes)
     after = _dump(y, docs) if any(c.changed for c in changes) else text
     return FileEdit(path, text, after, changes)
