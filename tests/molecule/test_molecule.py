@@ -1,11 +1,12 @@
-"""Every Molecule scenario of every role, run for real with the podman driver.
+"""Every Molecule scenario, run for real with the podman driver.
 
-Scenarios are found on disk (roles/*/molecule/*/molecule.yml), so a new role's scenario is
-tested without touching this file. Each one runs the whole `molecule test` sequence in a Debian
-12 container with systemd as PID 1, built once by scripts/molecule-image.sh; the test passes only
-if molecule exits 0 and its own report says that create, converge, idempotence, verify and
-destroy ran and succeeded, and the idempotence run's recap shows no change. Run with `-s` to see
-molecule's recap; on failure it is in the assertion message and the whole log in tmp_path.
+Scenarios are found on disk: a role's own (roles/*/molecule/*/molecule.yml, run from the role) and
+those that test roles together (molecule/*/molecule.yml, run from the repository root), so a new
+scenario is tested without touching this file. Each one runs the whole `molecule test` sequence in
+a Debian 12 container with systemd as PID 1, built once by scripts/molecule-image.sh; the test
+passes only if molecule exits 0 and its own report says that create, converge, idempotence, verify
+and destroy ran and succeeded, and the idempotence run's recap shows no change. Run with `-s` to
+see molecule's recap; on failure it is in the assertion message and the whole log in tmp_path.
 """
 
 from __future__ import annotations
@@ -37,7 +38,15 @@ HOST_RECAP = re.compile(
 
 
 def _scenarios() -> list[tuple[Path, str]]:
-    return [(m.parents[2], m.parent.name) for m in sorted((REPO / "roles").glob("*/molecule/*/molecule.yml"))]
+    """(directory molecule runs in, scenario name): the role's for its own, the root for the others."""
+    own = sorted((REPO / "roles").glob("*/molecule/*/molecule.yml"))
+    together = sorted(REPO.glob("molecule/*/molecule.yml"))
+    return [(m.parents[2], m.parent.name) for m in own + together]
+
+
+def _scenario_id(project_dir: Path, scenario: str) -> str:
+    """node_baseline/default for a role's scenario, k3s_cluster for one at the root."""
+    return scenario if project_dir == REPO else "%s/%s" % (project_dir.name, scenario)
 
 
 def _why_podman_cannot_run() -> str | None:
@@ -83,8 +92,8 @@ def _idempotence_recap(log: str) -> list[tuple[str, int]]:
     return [(m["host"], int(m["changed"])) for m in HOST_RECAP.finditer(log, start.end(), end.start())]
 
 
-@pytest.mark.parametrize(("role_dir", "scenario"), _scenarios(), ids=[f"{r.name}/{s}" for r, s in _scenarios()])
-def test_molecule_scenario(molecule_image, role_dir, scenario, tmp_path):
+@pytest.mark.parametrize(("project_dir", "scenario"), _scenarios(), ids=[_scenario_id(*s) for s in _scenarios()])
+def test_molecule_scenario(molecule_image, project_dir, scenario, tmp_path):
     env = tool_env(
         {
             "MOLECULE_IMAGE": molecule_image,
@@ -97,7 +106,7 @@ def test_molecule_scenario(molecule_image, role_dir, scenario, tmp_path):
     )
     proc = subprocess.run(
         [str(VENV_BIN / "molecule"), "test", "-s", scenario],
-        cwd=role_dir,
+        cwd=project_dir,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -113,9 +122,8 @@ def test_molecule_scenario(molecule_image, role_dir, scenario, tmp_path):
             steps.setdefault(m["step"], []).append(m["outcome"])
     idempotence = _idempotence_recap(log)
     recap = _section(log, "DETAILS").strip() or log[-6000:]
-    report = "%s/%s, image %s, full log %s\n%s\nidempotence recap: %s" % (
-        role_dir.name,
-        scenario,
+    report = "%s, image %s, full log %s\n%s\nidempotence recap: %s" % (
+        _scenario_id(project_dir, scenario),
         molecule_image,
         tmp_path / "molecule.log",
         recap,

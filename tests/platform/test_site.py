@@ -1,6 +1,6 @@
 """site.yml, playbooks/upgrade.yml and teardown.yml end to end: GCP is the Compute fake, the VM
 and the laptop are two systemd containers on one podman network (the Molecule image), k3s is the
-stand-in release that roles/k3s_server/molecule/default/prepare.yml serves from the "VM". Each
+stand-in release that molecule/k3s_cluster/prepare.yml serves from the "VM". Each
 playbook runs twice and the second run must change nothing; site.yml --check after convergence
 reports nothing to change.
 
@@ -25,7 +25,7 @@ from .conftest import PROJECT
 pytestmark = [pytest.mark.podman, pytest.mark.slow]
 
 IMAGE_SCRIPT = REPO / "scripts" / "molecule-image.sh"
-PREPARE = REPO / "roles" / "k3s_server" / "molecule" / "default" / "prepare.yml"
+PREPARE = REPO / "molecule" / "k3s_cluster" / "prepare.yml"
 K3S_VERSION = "v1.31.4+k3s1"
 NEXT_VERSION = "v1.31.6+k3s1"  # also served by prepare.yml
 WORKER_IP = "198.51.100.20"
