@@ -23,7 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "collections"))
 
-from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import context  # noqa: E402
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import excerpt  # noqa: E402
+from ansible_collections.mlops.hybrid.plugins.module_utils.text import normalize  # noqa: E402
 
 CORPUS = REPO / "tests" / "corpus"
 
@@ -142,7 +143,7 @@ def evaluate(cases, budget, make_input):
         text = make_input(cid, raw)
         size += len(text.encode("utf-8"))
         t0 = time.perf_counter()
-        res = context.extract(text, max_tokens=budget)
+        res = excerpt.extract(text, max_tokens=budget)
         elapsed += time.perf_counter() - t0
         ok = res["category"] == lab["category"]
         correct += ok
@@ -159,11 +160,11 @@ def evaluate(cases, budget, make_input):
 def baseline(cases, make_input, n_last=100):
     correct = found = total = 0
     for cid, lab, raw in cases:
-        tail = "\n".join(context.normalize(make_input(cid, raw)).split("\n")[-n_last:])
+        tail = "\n".join(normalize(make_input(cid, raw)).split("\n")[-n_last:])
         f, t = recall(tail, lab["decisive"])
         found += f
         total += t
-        correct += context.extract(tail, max_tokens=10**6)["category"] == lab["category"]
+        correct += excerpt.extract(tail, max_tokens=10**6)["category"] == lab["category"]
     return correct / len(cases), found / total
 
 
@@ -186,7 +187,7 @@ def heldout(args, clean, noisy):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--budget", type=int, default=context.DEFAULT_MAX_TOKENS)
+    ap.add_argument("--budget", type=int, default=excerpt.DEFAULT_MAX_TOKENS)
     ap.add_argument("--noise-lines", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -229,7 +230,7 @@ def main(argv=None):
     print("throughput: %.1f MB/s (%.1f MB of noisy input in %.2f s)" % (size_n / 1e6 / t_n, size_n / 1e6, t_n))
     big = "\n".join(buried.values())
     t0 = time.perf_counter()
-    context.extract(big)
+    excerpt.extract(big)
     t_big = time.perf_counter() - t0
     print("one %.1f MB input: %.2f s, %.1f MB/s" % (len(big) / 1e6, t_big, len(big) / 1e6 / t_big))
     miss_held, miss_held_n = heldout(args, clean, noisy)

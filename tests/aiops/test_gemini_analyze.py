@@ -1,4 +1,4 @@
-"""mlops.hybrid.gemini_analyze through Ansible, with the real google-genai client against a Gemini fake."""
+"""mlops.hybrid.llm_analyze through Ansible, with the real google-genai client against a Gemini fake."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from sandbox.paths import REPO
 from sandbox.secrets_planted import CONTEXT, LOG, SECRETS, leaked
 
-MODULE = "mlops.hybrid.gemini_analyze"
+MODULE = "mlops.hybrid.llm_analyze"
+OLD_NAME = "mlops.hybrid.gemini_analyze"
 NO_KEY_ENV = {"GEMINI_API_KEY": "", "GOOGLE_API_KEY": ""}
 OOM = (REPO / "tests" / "corpus" / "cases" / "k8s_oom_describe.log").read_text()
 
@@ -32,6 +33,25 @@ def test_offline_with_nothing_else_set(ansible):
     assert res["report"]["urgency"] in ("P0", "P1", "P2") and res["report"]["root_causes"]
     assert "### k8s_oom" in res["report_markdown"] and res["fingerprint"] in res["report_markdown"]
     assert res["template"] == "sre" and res["template_version"]
+
+
+def test_the_old_name_still_runs_the_module_and_takes_the_llm_group_defaults(ansible, tmp_path):
+    play = [
+        {
+            "hosts": "localhost",
+            "gather_facts": False,
+            "module_defaults": {"group/mlops.hybrid.llm": {"provider": "offline"}},
+            "tasks": [{"name": "analyse", OLD_NAME: {"logs": OOM}, "register": "analysis"}],
+        }
+    ]
+    path = tmp_path / "old_name.yml"
+    path.write_text(json.dumps(play))
+    run = ansible.playbook(path, env=NO_KEY_ENV)
+    assert run.ok, run.stdout
+    res = run.task("analyse").res
+    assert res["provider_requested"] == "offline" and res["provider_used"] == "offline"
+    assert res["category"] == "k8s_oom" and res["report"]["root_causes"]
+    assert "gemini_analyze has been deprecated. Use mlops.hybrid.llm_analyze instead" in run.stdout
 
 
 def test_log_path_and_check_mode_give_the_same_answer(ansible, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from sandbox.paths import REPO
 from sandbox.secrets_planted import CONTEXT, LOG, SECRETS, leaked
 
-ANALYZE = "mlops.hybrid.gemini_analyze"
+ANALYZE = "mlops.hybrid.llm_analyze"
 MODULE = "mlops.hybrid.incident_report"
 REPO_NAME = "example/platform"
 CASES = REPO / "tests" / "corpus" / "cases"

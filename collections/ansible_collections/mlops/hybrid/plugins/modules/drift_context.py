@@ -125,12 +125,12 @@ assessment:
   returned: always
   type: dict
 report:
-  description: The assessment as a report in the form M(mlops.hybrid.gemini_analyze) returns (summary, root causes,
+  description: The assessment as a report in the form M(mlops.hybrid.llm_analyze) returns (summary, root causes,
     urgency), for when no model is asked.
   returned: always
   type: dict
 text:
-  description: The figures as plain lines, to give to M(mlops.hybrid.gemini_analyze).
+  description: The figures as plain lines, to give to M(mlops.hybrid.llm_analyze).
   returned: always
   type: str
 prometheus_url:

@@ -10,7 +10,7 @@ module: incident_report
 short_description: Post an incident report to a GitHub issue, a commit or pull request, and Slack
 version_added: 0.1.0
 description:
-  - Takes the registered result of M(mlops.hybrid.gemini_analyze), validates its report again, renders it (HTML and
+  - Takes the registered result of M(mlops.hybrid.llm_analyze), validates its report again, renders it (HTML and
     @-mentions neutralised, secrets redacted) and posts it.
   - "GitHub issue: de-duplicated by the failure's fingerprint. An open issue with the same fingerprint gets a
     comment instead of a twin; a report already posted there (same digest) is not posted again."
@@ -24,7 +24,7 @@ extends_documentation_fragment:
   - mlops.hybrid.github
 options:
   analysis:
-    description: The registered result of M(mlops.hybrid.gemini_analyze) (C(category), C(report), C(evidence),
+    description: The registered result of M(mlops.hybrid.llm_analyze) (C(category), C(report), C(evidence),
       C(fingerprint), C(provider_used), C(fallback)).
     type: dict
     required: true

@@ -17,7 +17,7 @@ description:
   - Only reads (get and list on pods, pods/log and events). Bounds what it reads - log lines and bytes (applied by
     the API server and again here) and events (paged) - and replaces secrets in everything it returns with typed
     placeholders.
-  - Also returns RV(text), a C(kubectl describe)-like text for M(mlops.hybrid.gemini_analyze).
+  - Also returns RV(text), a C(kubectl describe)-like text for M(mlops.hybrid.llm_analyze).
   - The logic lives in C(module_utils/collectors/pod.py) so that the alert bridge runs the same code in-cluster.
 author:
   - mlops.hybrid maintainers (@mlops-hybrid)
@@ -69,7 +69,7 @@ EXAMPLES = r"""
   register: pod
 
 - name: Analyse it
-  mlops.hybrid.gemini_analyze:
+  mlops.hybrid.llm_analyze:
     logs: "{{ pod.text }}"
     context:
       alertname: "{{ alert.labels.alertname }}"

@@ -69,7 +69,7 @@ EXAMPLES = r"""
   register: failure
 
 - name: Analyse the failing step
-  mlops.hybrid.gemini_analyze:
+  mlops.hybrid.llm_analyze:
     logs: "{{ failure.log }}"
     context:
       workflow: "{{ failure.run.name }}"

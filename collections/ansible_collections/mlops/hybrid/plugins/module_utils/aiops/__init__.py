@@ -1,3 +1,3 @@
 # Copyright: mlops.hybrid contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The AIOps engine: context extraction, redaction, prompts, providers and reports (plain Python)."""
+"""The AIOps engine: classification and log excerpts, redaction, prompts, providers and reports (plain Python)."""

@@ -7,14 +7,16 @@ The alert bridge and the modules call ``analyze_text``; nothing here acts on cod
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 
-from ..errors import InvalidInput
-from . import context as ctx_mod
-from . import providers, report
-from .prompts import TEMPLATE_CHOICES
-from .redact import merge_counts, redact, redact_obj
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import excerpt as excerpts
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import providers, report
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.classify import CATEGORIES
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.prompts import TEMPLATE_CHOICES
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.redact import merge_counts, redact, redact_obj
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
 
 MAX_LOG_BYTES = 512 * 1024 * 1024
 
@@ -33,40 +35,47 @@ def read_logs(logs=None, log_path=None):
     return logs
 
 
-def analyze_text(
-    text,
-    context=None,
-    kind="auto",
-    template="auto",
-    max_context_tokens=ctx_mod.DEFAULT_MAX_TOKENS,
-    redact_secrets=True,
-    provider="gemini",
-    model=None,
-    api_key=None,
-    api_base_url=None,
-    timeout=providers.DEFAULT_TIMEOUT,
-    max_retries=providers.DEFAULT_RETRIES,
-    max_retry_delay=providers.DEFAULT_MAX_RETRY_DELAY,
-    fallback_to_offline=True,
-    sleep=time.sleep,
-):
-    """Return the result dict of mlops.hybrid.gemini_analyze."""
-    if kind not in ("auto", *ctx_mod.CATEGORIES):
-        raise InvalidInput("kind must be auto or one of %s, got %r" % (", ".join(ctx_mod.CATEGORIES), kind))
-    if template not in TEMPLATE_CHOICES:
-        raise InvalidInput("template must be one of %s, got %r" % (", ".join(TEMPLATE_CHOICES), template))
-    if not isinstance(max_context_tokens, int) or max_context_tokens < 100:
-        raise InvalidInput("max_context_tokens must be an integer of at least 100, got %r" % (max_context_tokens,))
-    if context is not None and not isinstance(context, dict):
-        raise InvalidInput("context must be a dict")
-    if max_retries < 0 or timeout <= 0 or max_retry_delay < 0:
-        raise InvalidInput("timeout must be positive, max_retries and max_retry_delay not negative")
+@dataclasses.dataclass(frozen=True)
+class Analysis:
+    """How to analyse a text; the fields carry the names of mlops.hybrid.llm_analyze's options."""
 
-    ext = ctx_mod.extract(text or "", max_tokens=max_context_tokens, kind=kind)
-    excerpt, evidence, ctx = ext["excerpt"], ext["evidence"], dict(context or {})
+    context: dict | None = None
+    kind: str = "auto"
+    template: str = "auto"
+    max_context_tokens: int = excerpts.DEFAULT_MAX_TOKENS
+    redact: bool = True
+    provider: str = "gemini"
+    model: str | None = None
+    api_key: str | None = None
+    api_base_url: str | None = None
+    timeout: float = providers.DEFAULT_TIMEOUT
+    max_retries: int = providers.DEFAULT_RETRIES
+    max_retry_delay: float = providers.DEFAULT_MAX_RETRY_DELAY
+    fallback_to_offline: bool = True
+
+    def __post_init__(self):
+        if self.kind not in ("auto", *CATEGORIES):
+            raise InvalidInput("kind must be auto or one of %s, got %r" % (", ".join(CATEGORIES), self.kind))
+        if self.template not in TEMPLATE_CHOICES:
+            raise InvalidInput("template must be one of %s, got %r" % (", ".join(TEMPLATE_CHOICES), self.template))
+        if not isinstance(self.max_context_tokens, int) or self.max_context_tokens < 100:
+            raise InvalidInput(
+                "max_context_tokens must be an integer of at least 100, got %r" % (self.max_context_tokens,)
+            )
+        if self.context is not None and not isinstance(self.context, dict):
+            raise InvalidInput("context must be a dict")
+        if self.max_retries < 0 or self.timeout <= 0 or self.max_retry_delay < 0:
+            raise InvalidInput("timeout must be positive, max_retries and max_retry_delay not negative")
+
+
+def analyze_text(text, options=None, *, sleep=time.sleep):
+    """Return the result dict of mlops.hybrid.llm_analyze for ``text`` analysed as ``options`` (an Analysis) say."""
+    opts = options or Analysis()
+    ext = excerpts.extract(text or "", max_tokens=opts.max_context_tokens, kind=opts.kind)
+    excerpt, evidence, ctx = ext["excerpt"], ext["evidence"], dict(opts.context or {})
     counts = {}
-    known = [v for v in (api_key,) if v]
-    if redact_secrets:
+    known = [v for v in (opts.api_key,) if v]
+    if opts.redact:
         excerpt, c_excerpt = redact(excerpt, known)
         evidence = [redact(e, known)[0] for e in evidence]
         ctx, c_ctx = redact_obj(ctx, extra=known)
@@ -76,19 +85,21 @@ def analyze_text(
         excerpt,
         evidence,
         ctx,
-        provider=provider,
-        model=model,
-        api_key=api_key,
-        base_url=api_base_url,
-        timeout=timeout,
-        retries=max_retries,
-        max_retry_delay=max_retry_delay,
-        template=template,
-        fallback=fallback_to_offline,
+        provider=opts.provider,
+        endpoint=providers.Endpoint(
+            model=opts.model,
+            api_key=opts.api_key,
+            base_url=opts.api_base_url,
+            timeout=opts.timeout,
+            retries=opts.max_retries,
+            max_retry_delay=opts.max_retry_delay,
+        ),
+        template=opts.template,
+        fallback=opts.fallback_to_offline,
         sleep=sleep,
     )
     rep = res["report"]
-    if redact_secrets:  # the model may echo what it was given or invent lookalikes
+    if opts.redact:  # the model may echo what it was given or invent lookalikes
         rep, c_out = redact_obj(rep, extra=known)
         if c_out:
             counts = merge_counts(counts, {"in_model_output_" + k: v for k, v in c_out.items()})
@@ -118,5 +129,5 @@ def analyze_text(
         "template_version": res["template_version"],
         "fingerprint": fp,
         "lines_total": ext["lines_total"],
-        "excerpt_tokens": ctx_mod.estimate_tokens(excerpt),
+        "excerpt_tokens": excerpts.estimate_tokens(excerpt),
     }

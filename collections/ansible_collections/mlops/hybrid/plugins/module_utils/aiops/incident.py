@@ -18,7 +18,7 @@ from ansible_collections.mlops.hybrid.plugins.module_utils.github import client,
 from ansible_collections.mlops.hybrid.plugins.module_utils.text import shorten
 
 from . import report
-from .context import CATEGORIES
+from .classify import CATEGORIES
 from .redact import merge_counts, redact
 
 SECURITY = ("sast", "sca", "container_scan", "secrets")
@@ -59,9 +59,9 @@ def routing_for(category, routing=None):
 
 
 def load_analysis(analysis):
-    """The parts of a gemini_analyze result that are posted, validated again (never trusted as given)."""
+    """The parts of an llm_analyze result that are posted, validated again (never trusted as given)."""
     if not isinstance(analysis, dict):
-        raise InvalidInput("analysis must be the registered result of mlops.hybrid.gemini_analyze (a dict)")
+        raise InvalidInput("analysis must be the registered result of mlops.hybrid.llm_analyze (a dict)")
     category = analysis.get("category")
     if category not in CATEGORIES:
         raise InvalidInput("analysis.category must be one of %s, got %r" % (", ".join(CATEGORIES), category))
@@ -88,7 +88,13 @@ def load_analysis(analysis):
 def compose(a, title=None, meta=None, secrets=()):
     """Title, markdown body (with fingerprint and digest markers) and Slack text, all redacted."""
     body = report.render_markdown(
-        a["report"], a["category"], a["evidence"], a["provider"], a["fallback"], a["fingerprint"], meta
+        a["report"],
+        a["category"],
+        a["evidence"],
+        provider=a["provider"],
+        fallback=a["fallback"],
+        fingerprint=a["fingerprint"],
+        meta=meta,
     )
     body, c1 = redact(body, secrets)
     dig = report.digest(body)
@@ -96,7 +102,8 @@ def compose(a, title=None, meta=None, secrets=()):
     if not title:
         title = "[aiops] %s: %s" % (a["category"], shorten(a["report"]["summary"].split(". ")[0], TITLE_SUMMARY, ""))
     title, c2 = redact(report.neutralize(title), secrets)
-    text, c3 = redact(report.render_slack(a["report"], a["category"], a["provider"], a["fallback"]), secrets)
+    slack_text = report.render_slack(a["report"], a["category"], provider=a["provider"], fallback=a["fallback"])
+    text, c3 = redact(slack_text, secrets)
     return {"title": title, "body": body, "digest": dig, "slack_text": text, "redactions": merge_counts(c1, c2, c3)}
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from .context import CATEGORIES
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.classify import CATEGORIES
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
 
 OUTPUT_CONTRACT = (
     "Answer with one JSON object and nothing else, matching the response schema: "
@@ -97,7 +98,7 @@ def choose_template(category, template="auto", context=None):
     """The template for a case: explicit, else drift when the context says so, else by category."""
     if template != "auto":
         if template not in TEMPLATES:
-            raise ValueError("template must be one of %s, got %r" % (", ".join(TEMPLATE_CHOICES), template))
+            raise InvalidInput("template must be one of %s, got %r" % (", ".join(TEMPLATE_CHOICES), template))
         return template
     ctx = context or {}
     if ctx.get("drift") or str(ctx.get("kind", "")).lower() == "drift":

@@ -9,19 +9,44 @@ offline rules, and the result says so (``fallback`` and ``provider_error``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
 
-from ..errors import InvalidInput, MissingDependency, OperationTimeout, RemoteError
-from . import prompts, report
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import prompts, report
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import (
+    InvalidInput,
+    MissingDependency,
+    OperationTimeout,
+    RemoteError,
+)
+from ansible_collections.mlops.hybrid.plugins.module_utils.retry import (
+    RETRY_STATUSES,
+    retry_after,
+    retry_delay,
+    seconds,
+)
 
 PROVIDERS = ("gemini", "openai_compatible", "offline")
 DEFAULT_MODELS = {"gemini": "gemini-2.5-flash", "openai_compatible": "llama3.1", "offline": "rules-v1"}
 DEFAULT_TIMEOUT = 60
 DEFAULT_RETRIES = 3
 DEFAULT_MAX_RETRY_DELAY = 30.0
-RETRY_STATUSES = (429, 500, 502, 503, 504)
+RETRY_BASE = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    """Where and how to ask a remote provider: model (None for the provider's default), key, URL and bounds."""
+
+    model: str | None = None
+    api_key: str | None = None
+    base_url: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    max_retry_delay: float = DEFAULT_MAX_RETRY_DELAY
+
 
 # Offline rules: (urgency, cause, remediation) per category; the evidence comes from the extractor.
 OFFLINE_RULES = {
@@ -133,18 +158,16 @@ def offline_report(category, evidence):
     return report.validate({"summary": summary, "root_causes": causes, "urgency": urgency, "false_positive": False})
 
 
-def _retry_delay(details, attempt, max_delay):
-    """The server's RetryInfo.retryDelay ('7s', '1.5s') if it sent one, else exponential backoff; bounded."""
+def retry_info(details):
+    """Seconds of the RetryInfo.retryDelay ('7s', '1.5s') in a Google error body, or None."""
     delay = None
     try:
         for d in (details or {}).get("error", {}).get("details", []) or []:
             if str(d.get("@type", "")).endswith("google.rpc.RetryInfo") and d.get("retryDelay"):
-                delay = float(re.sub(r"s$", "", str(d["retryDelay"])))
-    except (AttributeError, TypeError, ValueError):
-        delay = None
-    if delay is None:
-        delay = 0.5 * (2**attempt)
-    return min(max(delay, 0.0), max_delay)
+                delay = seconds(d["retryDelay"])
+    except (AttributeError, TypeError):
+        return None
+    return delay
 
 
 def _parse_json(text):
@@ -157,16 +180,7 @@ def _parse_json(text):
         raise report.ReportInvalid("the model did not answer with JSON: %s" % e) from e
 
 
-def call_gemini(
-    prompt,
-    model,
-    api_key,
-    base_url=None,
-    timeout=DEFAULT_TIMEOUT,
-    retries=DEFAULT_RETRIES,
-    max_retry_delay=DEFAULT_MAX_RETRY_DELAY,
-    sleep=time.sleep,
-):
+def call_gemini(prompt, endpoint, sleep=time.sleep):
     """generateContent with a JSON schema; retries 429/5xx honouring RetryInfo; returns (report, attempts)."""
     try:
         # Imported on use: a provider's library loads only when that provider is chosen.
@@ -175,11 +189,11 @@ def call_gemini(
         from google.genai import types  # noqa: PLC0415
     except ImportError as e:
         raise MissingDependency("google-genai", {"provider": "gemini"}) from e
-    http = {"timeout": int(timeout * 1000)}
-    if base_url:
-        http["base_url"] = base_url
+    http = {"timeout": int(endpoint.timeout * 1000)}
+    if endpoint.base_url:
+        http["base_url"] = endpoint.base_url
         http["api_version"] = "v1beta"
-    client = genai.Client(api_key=api_key, http_options=types.HttpOptions(**http))
+    client = genai.Client(api_key=endpoint.api_key, http_options=types.HttpOptions(**http))
     config = types.GenerateContentConfig(
         system_instruction=prompt["system"],
         response_mime_type="application/json",
@@ -190,40 +204,32 @@ def call_gemini(
     while True:
         attempt += 1
         try:
-            resp = client.models.generate_content(model=model, contents=prompt["user"], config=config)
+            resp = client.models.generate_content(model=endpoint.model, contents=prompt["user"], config=config)
             return report.validate(_parse_json(resp.text)), attempt
         except genai_errors.APIError as e:
-            if e.code in RETRY_STATUSES and attempt <= retries:
-                sleep(_retry_delay(e.details, attempt - 1, max_retry_delay))
+            if e.code in RETRY_STATUSES and attempt <= endpoint.retries:
+                sleep(retry_delay(attempt, base=RETRY_BASE, cap=endpoint.max_retry_delay, hint=retry_info(e.details)))
                 continue
             raise RemoteError("Gemini answered %s %s: %s" % (e.code, e.status, e.message), {"attempts": attempt}) from e
         except Exception as e:  # httpx timeouts and connection errors come through untyped
             if "timeout" in type(e).__name__.lower() or "timed out" in str(e).lower():
-                raise OperationTimeout("Gemini did not answer within %ss" % timeout, {"attempts": attempt}) from e
+                msg = "Gemini did not answer within %ss" % endpoint.timeout
+                raise OperationTimeout(msg, {"attempts": attempt}) from e
             if isinstance(e, report.ReportInvalid):
                 raise
             raise RemoteError("Gemini request failed: %s: %s" % (type(e).__name__, e), {"attempts": attempt}) from e
 
 
-def call_openai_compatible(
-    prompt,
-    model,
-    api_key,
-    base_url,
-    timeout=DEFAULT_TIMEOUT,
-    retries=DEFAULT_RETRIES,
-    max_retry_delay=DEFAULT_MAX_RETRY_DELAY,
-    sleep=time.sleep,
-):
+def call_openai_compatible(prompt, endpoint, sleep=time.sleep):
     """POST {base_url}/chat/completions (Ollama, vLLM, LiteLLM...) with a JSON schema response format."""
-    if not base_url:
+    if not endpoint.base_url:
         raise InvalidInput("provider openai_compatible needs api_base_url, such as http://127.0.0.1:11434/v1")
     try:
         import requests  # noqa: PLC0415
     except ImportError as e:
         raise MissingDependency("requests", {"provider": "openai_compatible"}) from e
     body = {
-        "model": model,
+        "model": endpoint.model,
         "temperature": 0.2,
         "messages": [{"role": "system", "content": prompt["system"]}, {"role": "user", "content": prompt["user"]}],
         "response_format": {
@@ -232,9 +238,10 @@ def call_openai_compatible(
         },
     }
     headers = {"Content-Type": "application/json"}
-    if api_key:
-        headers["Authorization"] = "Bearer %s" % api_key
-    url = base_url.rstrip("/") + "/chat/completions"
+    if endpoint.api_key:
+        headers["Authorization"] = "Bearer %s" % endpoint.api_key
+    url = endpoint.base_url.rstrip("/") + "/chat/completions"
+    timeout = endpoint.timeout
     attempt = 0
     while True:
         attempt += 1
@@ -244,10 +251,8 @@ def call_openai_compatible(
             raise OperationTimeout("%s did not answer within %ss" % (url, timeout), {"attempts": attempt}) from e
         except requests.RequestException as e:
             raise RemoteError("request to %s failed: %s" % (url, e), {"attempts": attempt}) from e
-        if r.status_code in RETRY_STATUSES and attempt <= retries:
-            retry_after = r.headers.get("Retry-After", "")
-            delay = float(retry_after) if retry_after.replace(".", "", 1).isdigit() else 0.5 * (2 ** (attempt - 1))
-            sleep(min(delay, max_retry_delay))
+        if r.status_code in RETRY_STATUSES and attempt <= endpoint.retries:
+            sleep(retry_delay(attempt, base=RETRY_BASE, cap=endpoint.max_retry_delay, hint=retry_after(r.headers)))
             continue
         if r.status_code != 200:
             raise RemoteError("%s answered %s: %s" % (url, r.status_code, r.text[:300]), {"attempts": attempt})
@@ -263,13 +268,9 @@ def analyze(
     excerpt,
     evidence,
     context=None,
+    *,
     provider="gemini",
-    model=None,
-    api_key=None,
-    base_url=None,
-    timeout=DEFAULT_TIMEOUT,
-    retries=DEFAULT_RETRIES,
-    max_retry_delay=DEFAULT_MAX_RETRY_DELAY,
+    endpoint=None,
     template="auto",
     fallback=True,
     sleep=time.sleep,
@@ -278,7 +279,9 @@ def analyze(
     if provider not in PROVIDERS:
         raise InvalidInput("provider must be one of %s, got %r" % (", ".join(PROVIDERS), provider))
     prompt = prompts.build(category, excerpt, context, template)
-    model = model or DEFAULT_MODELS[provider]
+    endpoint = endpoint or Endpoint()
+    model = endpoint.model or DEFAULT_MODELS[provider]
+    endpoint = dataclasses.replace(endpoint, model=model)
     result = {
         "provider_requested": provider,
         "provider_used": provider,
@@ -293,12 +296,12 @@ def analyze(
     error = None
     if provider == "offline":
         rep = offline_report(category, evidence)
-    elif provider == "gemini" and not api_key:
+    elif provider == "gemini" and not endpoint.api_key:
         error = "no API key for gemini (set api_key or GEMINI_API_KEY)"
     else:
         call = call_gemini if provider == "gemini" else call_openai_compatible
         try:
-            rep, result["attempts"] = call(prompt, model, api_key, base_url, timeout, retries, max_retry_delay, sleep)
+            rep, result["attempts"] = call(prompt, endpoint, sleep)
         except MissingDependency:
             raise
         except (RemoteError, OperationTimeout) as e:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from .context import CATEGORIES
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.classify import CATEGORIES
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
 
 URGENCIES = ("P0", "P1", "P2")
 MAX_TEXT = 2000
@@ -117,7 +118,7 @@ def _fence(text):
     return "`" * max(3, longest + 1)
 
 
-def render_markdown(report, category, evidence=(), provider="offline", fallback=False, fingerprint=None, meta=None):
+def render_markdown(report, category, evidence=(), *, provider="offline", fallback=False, fingerprint=None, meta=None):
     """Markdown for GitHub (issues, comments); everything from the model or the logs is neutralised."""
     lines = [
         "### %s: %s" % (category, neutralize(headline(report["summary"]))),
@@ -153,7 +154,7 @@ def render_markdown(report, category, evidence=(), provider="offline", fallback=
     return "\n".join(lines) + "\n"
 
 
-def render_slack(report, category, provider="offline", fallback=False, link=None):
+def render_slack(report, category, *, provider="offline", fallback=False, link=None):
     """Slack mrkdwn: escape &, <, > and neutralise pings."""
     cause = report["root_causes"][0]
     text = "*[%s] %s*: %s\n*Most likely:* %s\n*Do:* %s%s%s" % (
@@ -177,7 +178,7 @@ _VOLATILE = re.compile(
 def fingerprint(category, evidence, key=None):
     """Stable id of a failure: category + decisive lines with volatile parts (ids, numbers, times) removed."""
     if category not in CATEGORIES:
-        raise ValueError("unknown category %r" % category)
+        raise InvalidInput("unknown category %r: use one of %s" % (category, ", ".join(CATEGORIES)))
     norm = sorted({_VOLATILE.sub("#", e.strip().lower()) for e in evidence if e.strip()})[:10]
     h = hashlib.sha256(("%s\n%s\n%s" % (category, key or "", "\n".join(norm))).encode("utf-8"))
     return h.hexdigest()[:16]

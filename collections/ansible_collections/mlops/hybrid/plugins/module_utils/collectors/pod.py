@@ -191,7 +191,7 @@ def _events(api, namespace, pod, max_events, timeout):
 
 
 def describe(ctx):
-    """A ``kubectl describe pod``-like text of a collected context (what gemini_analyze reads)."""
+    """A ``kubectl describe pod``-like text of a collected context (what llm_analyze reads)."""
     lines = ["Name:         %s" % ctx["pod"], "Namespace:    %s" % ctx["namespace"], "Node:         %s" % ctx["node"]]
     lines.append("Status:       %s" % ctx["phase"])
     lines.append("Containers:")

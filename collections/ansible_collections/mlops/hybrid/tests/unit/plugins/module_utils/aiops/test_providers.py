@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import context, incident, providers
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import classify, incident, providers
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput, RemoteError
+from ansible_collections.mlops.hybrid.plugins.module_utils.retry import retry_delay
 
 
-@pytest.mark.parametrize("category", context.CATEGORIES)
+@pytest.mark.parametrize("category", classify.CATEGORIES)
 def test_offline_rules_give_a_valid_report_for_every_category(category):
     rep = providers.offline_report(category, ["first decisive line", "second one"])
     assert rep["urgency"] in ("P0", "P1", "P2")
@@ -25,37 +26,39 @@ def test_secrets_are_p0_and_lint_is_p2():
     [
         (
             {"error": {"details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "7s"}]}},
-            0,
+            1,
             30,
             7.0,
         ),
         (
             {"error": {"details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1.5s"}]}},
-            3,
+            4,
             30,
             1.5,
         ),
         (
             {"error": {"details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "90s"}]}},
-            0,
+            1,
             30,
             30,
         ),
-        ({"error": {"message": "no details"}}, 0, 30, 0.5),
-        ({"error": {"message": "no details"}}, 2, 30, 2.0),
-        (None, 10, 5, 5),
-        ({"error": {"details": [{"@type": "x.RetryInfo", "retryDelay": "soon"}]}}, 1, 30, 1.0),
+        ({"error": {"message": "no details"}}, 1, 30, 0.5),
+        ({"error": {"message": "no details"}}, 3, 30, 2.0),
+        (None, 11, 5, 5),
+        ({"error": {"details": [{"@type": "x.RetryInfo", "retryDelay": "soon"}]}}, 2, 30, 1.0),
     ],
 )
 def test_retry_delay_honours_the_server_and_is_bounded(details, attempt, cap, expected):
-    assert providers._retry_delay(details, attempt, cap) == expected
+    # attempt is the retry's number (1 for the first), as in retry.backoff_delay
+    hint = providers.retry_info(details)
+    assert retry_delay(attempt, base=providers.RETRY_BASE, cap=cap, hint=hint) == expected
 
 
 def test_remote_provider_failures_fall_back_unless_told_not_to():
-    res = providers.analyze("k8s_oom", "excerpt", ["Reason: OOMKilled"], provider="gemini", api_key=None)
+    res = providers.analyze("k8s_oom", "excerpt", ["Reason: OOMKilled"], provider="gemini")
     assert res["provider_used"] == "offline" and res["fallback"] and "no API key" in res["provider_error"]
     with pytest.raises(RemoteError, match="no API key"):
-        providers.analyze("k8s_oom", "excerpt", [], provider="gemini", api_key=None, fallback=False)
+        providers.analyze("k8s_oom", "excerpt", [], provider="gemini", endpoint=providers.Endpoint(), fallback=False)
     with pytest.raises(InvalidInput, match="provider must be one of"):
         providers.analyze("k8s_oom", "excerpt", [], provider="chatgpt")
     with pytest.raises(InvalidInput, match="needs api_base_url"):

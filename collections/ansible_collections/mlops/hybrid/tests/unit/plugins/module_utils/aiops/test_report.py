@@ -5,6 +5,7 @@ import copy
 import pytest
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import prompts, report
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
 
 GOOD = {
     "summary": "The model server ran out of memory.",
@@ -48,7 +49,8 @@ def test_html_and_mentions_are_neutralised():
 
 def test_markdown_neutralises_model_text_and_fences_evidence():
     rep = report.validate(dict(GOOD, summary="Hi @admin <script>x</script>"))
-    md = report.render_markdown(rep, "k8s_oom", ["``` break out", "Reason: OOMKilled"], "gemini", True, "abc123")
+    evidence = ["``` break out", "Reason: OOMKilled"]
+    md = report.render_markdown(rep, "k8s_oom", evidence, provider="gemini", fallback=True, fingerprint="abc123")
     assert "<script>" not in md and "`@admin`" in md
     assert "````text" in md  # a fence longer than any backtick run in the evidence
     assert "fallback" in md and "<!-- mlops-hybrid-fingerprint: abc123 -->" in md
@@ -59,6 +61,11 @@ def test_fingerprint_ignores_volatile_parts_but_not_the_failure():
     b = report.fingerprint("k8s_oom", ["pod iris-5b7f8d9c6-m3n4p OOMKilled at 2026-11-25T11:00:00Z after 12s"])
     c = report.fingerprint("k8s_crashloop", ["pod iris-5b7f8d9c6-m3n4p OOMKilled at 2026-11-25T11:00:00Z after 12s"])
     assert a == b != c
+
+
+def test_fingerprint_refuses_an_unknown_category_by_naming_the_known_ones():
+    with pytest.raises(InvalidInput, match="unknown category 'oom': use one of test, lint"):
+        report.fingerprint("oom", ["OOMKilled"])
 
 
 def test_prompt_fences_the_data_and_declares_it():
@@ -84,6 +91,11 @@ def test_prompt_fences_the_data_and_declares_it():
 )
 def test_template_choice(category, ctx, template):
     assert prompts.choose_template(category, "auto", ctx) == template
+
+
+def test_an_unknown_template_is_refused_with_the_choices():
+    with pytest.raises(InvalidInput, match="template must be one of auto, sre"):
+        prompts.choose_template("k8s_oom", "poet")
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
-module: gemini_analyze
+module: llm_analyze
 short_description: Turn a failure's logs into a short, actionable incident report
 version_added: 0.1.0
 description:
@@ -19,6 +19,8 @@ description:
     P0-P2), validates it, and renders markdown in which HTML and @-mentions from the model are neutralised.
   - The logs are given to the model fenced and declared as data, so text in them cannot steer it.
   - The module only reads and advises. It never changes code or the cluster; people act on the report.
+  - The provider is Gemini, any OpenAI-compatible endpoint (Ollama, vLLM, LiteLLM) or the offline rules. The module
+    was called C(mlops.hybrid.gemini_analyze) before; that name still works until 2.0.0.
 author:
   - mlops.hybrid maintainers (@mlops-hybrid)
 extends_documentation_fragment:
@@ -70,13 +72,13 @@ attributes:
 
 EXAMPLES = r"""
 - name: Analyse a failed job's log with the offline rules only
-  mlops.hybrid.gemini_analyze:
+  mlops.hybrid.llm_analyze:
     log_path: "{{ playbook_dir }}/runs/job.log"
     provider: offline
   register: analysis
 
 - name: Ask Gemini (key from GEMINI_API_KEY) about a firing alert, falling back to the rules on failure
-  mlops.hybrid.gemini_analyze:
+  mlops.hybrid.llm_analyze:
     logs: "{{ alert_payload | to_nice_json }}"
     context:
       alertname: "{{ alert.labels.alertname }}"
@@ -85,7 +87,7 @@ EXAMPLES = r"""
   register: analysis
 
 - name: Keep the data on site with a local model
-  mlops.hybrid.gemini_analyze:
+  mlops.hybrid.llm_analyze:
     logs: "{{ job_log }}"
     provider: openai_compatible
     api_base_url: http://127.0.0.1:11434/v1
@@ -188,21 +190,16 @@ excerpt_tokens:
   type: int
 """
 
-import copy
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.context import CATEGORIES
-from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.engine import analyze_text, read_logs
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.classify import CATEGORIES
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.engine import Analysis, analyze_text, read_logs
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.prompts import TEMPLATE_CHOICES
-from ansible_collections.mlops.hybrid.plugins.module_utils.args import LLM_ARG_SPEC
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MissingDependency, MlopsError
+from ansible_collections.mlops.hybrid.plugins.module_utils.args import LLM_ARG_SPEC, spec
+from ansible_collections.mlops.hybrid.plugins.module_utils.runner import options, run_module
 
 
 def argspec():
-    spec = copy.deepcopy(LLM_ARG_SPEC)
-    spec.update(
+    return spec(
+        LLM_ARG_SPEC,
         logs=dict(type="str"),
         log_path=dict(type="path"),
         context=dict(type="dict", default={}),
@@ -211,40 +208,15 @@ def argspec():
         max_context_tokens=dict(type="int", default=2000, no_log=False),
         redact=dict(type="bool", default=True),
     )
-    return spec
+
+
+def execute(module):
+    text = read_logs(logs=module.params["logs"], log_path=module.params["log_path"])
+    return analyze_text(text, options(Analysis, module.params))
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argspec(),
-        mutually_exclusive=[("logs", "log_path")],
-        required_one_of=[("logs", "log_path")],
-        supports_check_mode=True,
-    )
-    p = module.params
-    try:
-        text = read_logs(p["logs"], p["log_path"])
-        result = analyze_text(
-            text,
-            p["context"],
-            p["kind"],
-            p["template"],
-            p["max_context_tokens"],
-            p["redact"],
-            p["provider"],
-            p["model"],
-            p["api_key"],
-            p["api_base_url"],
-            p["timeout"],
-            p["max_retries"],
-            p["max_retry_delay"],
-            p["fallback_to_offline"],
-        )
-    except MissingDependency as e:
-        module.fail_json(msg=missing_required_lib(e.msg), exception=traceback.format_exc())
-    except MlopsError as e:
-        module.fail_json(msg=e.msg, exception=traceback.format_exc(), **e.result)
-    module.exit_json(changed=False, **result)
+    run_module(argspec(), execute, mutually_exclusive=[("logs", "log_path")], required_one_of=[("logs", "log_path")])
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 # Copyright: mlops.hybrid contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Classify a failure and cut the decisive lines out of raw text of any size.
+"""The failure categories and the rules that recognise them in a log.
 
-One pass per rule over the normalised text (compiled regular expressions without nested
-quantifiers, so the work is linear in the input), then a greedy selection under a token budget:
-the decisive lines first, their surrounding context second. Nothing here calls a model.
+Each rule names its category (or none, for lines that are decisive whatever the failure), its
+weight, whether a matching line is decisive and how many lines around it matter, the literal keys
+a candidate line must hold and a compiled regular expression without nested quantifiers, so a scan
+is linear in the input. :func:`scan` finds the rule hits, :func:`classify_scores` weighs them and
+:func:`choose` names the category; the excerpt module selects lines from the same hits.
 """
 
 from __future__ import annotations
@@ -31,13 +33,9 @@ CATEGORIES = (
     "other",
 )
 
-DEFAULT_MAX_TOKENS = 2000
-CHARS_PER_TOKEN = 4
-MAX_LINE_CHARS = 1200
 MIN_CATEGORY_SCORE = 4
 COUNT_CAP = 3
 MAX_MATCHES_PER_RULE = 400
-MAX_EVIDENCE = 20
 
 # (category or None for generic, weight, decisive, lines before, lines after, keys, pattern)
 # keys: lower-case literals, one of which a matching line must contain ("\n" = start of a line); only
@@ -374,28 +372,19 @@ _RULES = [
 
 _COMPILED = [(c, w, d, b, a, k, re.compile(p, re.M)) for c, w, d, b, a, k, p in _RULES]
 _ASCII_LOWER = {i: i + 32 for i in range(65, 91)}
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\n]*\x07")
-_CI_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ", re.M)
 
 
-def normalize(text):
-    """Remove what is not content: ANSI codes, CI timestamps, progress bars redrawn with CR."""
-    if not isinstance(text, str):
-        text = text.decode("utf-8", "replace")
-    text = text.replace("\r\n", "\n")
-    if "\r" in text:
-        text = "\n".join(line.rsplit("\r", 1)[-1] if "\r" in line else line for line in text.split("\n"))
-    if "\x1b" in text:
-        text = _ANSI.sub("", text)
-    return _CI_TIMESTAMP.sub("", text)
+def line_starts(lines):
+    """The offset of every line of the text ``"\\n".join(lines)``."""
+    starts = []
+    pos = 0
+    for line in lines:
+        starts.append(pos)
+        pos += len(line) + 1
+    return starts
 
 
-def estimate_tokens(text):
-    """A conservative token estimate for budgets (about four characters a token)."""
-    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
-
-
-def _scan(text, starts):
+def scan(text, starts):
     """Yield (line index, rule) for each line a rule matches, at most MAX_MATCHES_PER_RULE a rule."""
     low = "\n" + text.lower()
     if len(low) != len(text) + 1:
@@ -429,109 +418,9 @@ def classify_scores(hits):
     return scores
 
 
-def _choose(scores):
+def choose(scores):
+    """The category with the highest score (ties go to the one listed first), or other below MIN_CATEGORY_SCORE."""
     if not scores:
         return "other"
     best = max(scores.items(), key=lambda kv: (kv[1], -CATEGORIES.index(kv[0])))
     return best[0] if best[1] >= MIN_CATEGORY_SCORE else "other"
-
-
-def _clip(line):
-    """Shorten a very long line at a word boundary, so no token (or secret) is cut in half."""
-    if len(line) <= MAX_LINE_CHARS:
-        return line
-    head = line[:MAX_LINE_CHARS]
-    cut = max(head.rfind(" "), head.rfind("\t"))
-    return (head[:cut] if cut > 0 else "") + " [...]"
-
-
-def _rank(hits, category):
-    """Decisive lines by priority: the chosen category's rules first, generic rules next, others last."""
-    best = {}
-    for i, (cat, weight, decisive, before, after, _keys, _rx) in hits:
-        if not decisive:
-            continue
-        prio = weight + 10 if cat == category else (weight if cat is None else weight / 2.0)
-        old = best.get(i)
-        if old is None or prio > old[0]:
-            best[i] = (prio, before, after)
-    return sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
-
-
-def _select(lines, hits, category, max_tokens):
-    """Greedy under the budget: decisive lines up to 70 %, then their context; the tail if nothing matched."""
-    ranked = _rank(hits, category)
-    budget = max(1, int(max_tokens)) * CHARS_PER_TOKEN
-    chosen = {}
-    used = 0
-    for i, _v in ranked:
-        cost = len(_clip(lines[i])) + 1
-        if used + cost > budget * 0.7:
-            break
-        chosen[i] = True
-        used += cost
-    evidence_idx = sorted([i for i, _v in ranked if i in chosen][:MAX_EVIDENCE])
-    for i, (_prio, before, after) in ranked:
-        if i not in chosen:
-            continue
-        for j in [*range(i - max(before, 1), i), *range(i + 1, i + 1 + max(after, 1))]:
-            if 0 <= j < len(lines) and j not in chosen and lines[j].strip():
-                cost = len(_clip(lines[j])) + 1
-                if used + cost + 40 > budget:
-                    break
-                chosen[j] = False
-                used += cost
-    if not chosen:
-        used = 40  # room for the "lines omitted" marker in front of the tail
-        for j in range(len(lines) - 1, -1, -1):
-            cost = len(_clip(lines[j])) + 1
-            if used + cost > budget:
-                break
-            chosen[j] = False
-            used += cost
-    return ranked, evidence_idx, chosen
-
-
-def _render(lines, chosen, max_tokens):
-    """The chosen lines in their original order, gaps marked, trimmed to the budget."""
-    out = []
-    prev = -1
-    for j in sorted(chosen):
-        if j > prev + 1:
-            out.append("[... %d lines omitted ...]" % (j - prev - 1))
-        out.append(_clip(lines[j]))
-        prev = j
-    if 0 <= prev < len(lines) - 1 and any(s.strip() for s in lines[prev + 1 :]):
-        out.append("[... %d lines omitted ...]" % (len(lines) - 1 - prev))
-    excerpt = "\n".join(out)
-    while estimate_tokens(excerpt) > max_tokens and out:
-        out.pop()
-        excerpt = "\n".join(out)
-    return excerpt
-
-
-def extract(text, max_tokens=DEFAULT_MAX_TOKENS, kind="auto"):
-    """Return category, scores, evidence (decisive lines) and an excerpt within ``max_tokens``."""
-    if kind not in ("auto", *CATEGORIES):
-        raise ValueError("kind must be 'auto' or one of %s, got %r" % (", ".join(CATEGORIES), kind))
-    text = normalize(text or "")
-    lines = text.split("\n")
-    starts = []
-    pos = 0
-    for line in lines:
-        starts.append(pos)
-        pos += len(line) + 1
-    hits = list(_scan(text, starts))
-    scores = classify_scores(hits)
-    category = _choose(scores) if kind == "auto" else kind
-
-    _ranked, evidence_idx, chosen = _select(lines, hits, category, max_tokens)
-    excerpt = _render(lines, chosen, max_tokens)
-    return {
-        "category": category,
-        "scores": dict(sorted(scores.items(), key=lambda kv: -kv[1])),
-        "evidence": [_clip(lines[i]).strip() for i in evidence_idx],
-        "excerpt": excerpt,
-        "lines_total": len(lines),
-        "excerpt_tokens": estimate_tokens(excerpt),
-    }
