@@ -122,35 +122,45 @@ api_retries:
   type: int
 """
 
-import copy
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.mlops.hybrid.plugins.module_utils.args import GCP_ARG_SPEC
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MlopsError
-from ansible_collections.mlops.hybrid.plugins.module_utils.gcp import GCP_IMPORT_ERROR, HAS_GCP
-from ansible_collections.mlops.hybrid.plugins.module_utils.gcp_firewall import FIREWALL_ARG_SPEC, ensure_firewall
+from ansible_collections.mlops.hybrid.plugins.module_utils.args import GCP_ARG_SPEC, spec
+from ansible_collections.mlops.hybrid.plugins.module_utils.gcp.firewall import FirewallSpec, ensure_firewall
+from ansible_collections.mlops.hybrid.plugins.module_utils.gcp.session import GCP_IMPORT_ERROR, HAS_GCP, Connection
+from ansible_collections.mlops.hybrid.plugins.module_utils.runner import options, run_module
 
 
 def argspec():
-    spec = copy.deepcopy(GCP_ARG_SPEC)
-    spec.update(copy.deepcopy(FIREWALL_ARG_SPEC))
-    return spec
+    return spec(
+        GCP_ARG_SPEC,
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        network=dict(type="str", default="default"),
+        description=dict(type="str", default=""),
+        priority=dict(type="int", default=1000),
+        allowed=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(
+                protocol=dict(type="str", required=True),
+                ports=dict(type="list", elements="str", default=[]),
+            ),
+        ),
+        source_ranges=dict(type="list", elements="str", default=[]),
+        target_tags=dict(type="list", elements="str", default=[]),
+        allow_world=dict(type="bool", default=False),
+    )
+
+
+def execute(module):
+    return ensure_firewall(
+        options(FirewallSpec, module.params),
+        connection=options(Connection, module.params),
+        check_mode=module.check_mode,
+    )
 
 
 def main():
-    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
-    if not HAS_GCP:
-        module.fail_json(msg=missing_required_lib("google-cloud-compute"), exception=GCP_IMPORT_ERROR)
-    try:
-        result = ensure_firewall(module.params, check_mode=module.check_mode)
-    except MlopsError as e:
-        module.fail_json(msg=e.msg, exception=traceback.format_exc(), **e.result)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    run_module(argspec(), execute, requires=(("google-cloud-compute", HAS_GCP, GCP_IMPORT_ERROR),))
 
 
 if __name__ == "__main__":

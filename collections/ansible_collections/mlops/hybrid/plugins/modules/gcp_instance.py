@@ -150,37 +150,48 @@ api_retries:
   type: int
 """
 
-import copy
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.mlops.hybrid.plugins.module_utils.args import GCP_ARG_SPEC
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MlopsError
-from ansible_collections.mlops.hybrid.plugins.module_utils.gcp import GCP_IMPORT_ERROR, HAS_GCP
-from ansible_collections.mlops.hybrid.plugins.module_utils.gcp_instance import INSTANCE_ARG_SPEC, ensure_instance
+from ansible_collections.mlops.hybrid.plugins.module_utils.args import GCP_ARG_SPEC, spec
+from ansible_collections.mlops.hybrid.plugins.module_utils.gcp.instance import (
+    DEFAULT_SCOPES,
+    InstanceSpec,
+    ensure_instance,
+)
+from ansible_collections.mlops.hybrid.plugins.module_utils.gcp.session import GCP_IMPORT_ERROR, HAS_GCP, Connection
+from ansible_collections.mlops.hybrid.plugins.module_utils.runner import options, run_module
 
 
 def argspec():
-    spec = copy.deepcopy(GCP_ARG_SPEC)
-    spec.update(copy.deepcopy(INSTANCE_ARG_SPEC))
-    return spec
+    return spec(
+        GCP_ARG_SPEC,
+        name=dict(type="str", required=True),
+        zone=dict(type="str", default="us-west1-b"),
+        state=dict(type="str", choices=["present", "absent", "started", "stopped"], default="present"),
+        machine_type=dict(type="str", default="e2-small"),
+        image_family=dict(type="str", default="ubuntu-2204-lts"),
+        image_project=dict(type="str", default="ubuntu-os-cloud"),
+        disk_size_gb=dict(type="int", default=20),
+        disk_type=dict(type="str", default="pd-balanced"),
+        network=dict(type="str", default="default"),
+        subnetwork=dict(type="str"),
+        external_ip=dict(type="bool", default=True),
+        tags=dict(type="list", elements="str"),
+        labels=dict(type="dict"),
+        metadata=dict(type="dict"),
+        service_account_email=dict(type="str", default="default"),
+        scopes=dict(type="list", elements="str", default=list(DEFAULT_SCOPES)),
+    )
+
+
+def execute(module):
+    return ensure_instance(
+        options(InstanceSpec, module.params),
+        connection=options(Connection, module.params),
+        check_mode=module.check_mode,
+    )
 
 
 def main():
-    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
-    if not HAS_GCP:
-        module.fail_json(msg=missing_required_lib("google-cloud-compute"), exception=GCP_IMPORT_ERROR)
-    try:
-        result = ensure_instance(module.params, check_mode=module.check_mode)
-    except MlopsError as e:
-        module.fail_json(msg=e.msg, exception=traceback.format_exc(), **e.result)
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    run_module(argspec(), execute, requires=(("google-cloud-compute", HAS_GCP, GCP_IMPORT_ERROR),))
 
 
 if __name__ == "__main__":

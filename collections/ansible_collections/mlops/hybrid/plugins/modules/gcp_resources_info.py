@@ -68,32 +68,26 @@ api_retries:
   type: int
 """
 
-import copy
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.mlops.hybrid.plugins.module_utils.args import GCP_ARG_SPEC
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MlopsError
-from ansible_collections.mlops.hybrid.plugins.module_utils.gcp import GCP_IMPORT_ERROR, HAS_GCP
-from ansible_collections.mlops.hybrid.plugins.module_utils.gcp_resources import RESOURCES_ARG_SPEC, list_resources
+from ansible_collections.mlops.hybrid.plugins.module_utils.args import GCP_ARG_SPEC, spec
+from ansible_collections.mlops.hybrid.plugins.module_utils.gcp.resources import KINDS, ResourceQuery, list_resources
+from ansible_collections.mlops.hybrid.plugins.module_utils.gcp.session import GCP_IMPORT_ERROR, HAS_GCP, Connection
+from ansible_collections.mlops.hybrid.plugins.module_utils.runner import options, run_module
 
 
 def argspec():
-    spec = copy.deepcopy(GCP_ARG_SPEC)
-    spec.update(copy.deepcopy(RESOURCES_ARG_SPEC))
-    return spec
+    return spec(
+        GCP_ARG_SPEC,
+        kinds=dict(type="list", elements="str", default=sorted(KINDS)),
+        labels=dict(type="dict", default={}),
+    )
+
+
+def execute(module):
+    return list_resources(options(ResourceQuery, module.params), connection=options(Connection, module.params))
 
 
 def main():
-    module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
-    if not HAS_GCP:
-        module.fail_json(msg=missing_required_lib("google-cloud-compute"), exception=GCP_IMPORT_ERROR)
-    try:
-        result = list_resources(module.params)
-    except MlopsError as e:
-        module.fail_json(msg=e.msg, exception=traceback.format_exc(), **e.result)
-    module.exit_json(changed=False, **result)
+    run_module(argspec(), execute, requires=(("google-cloud-compute", HAS_GCP, GCP_IMPORT_ERROR),))
 
 
 if __name__ == "__main__":

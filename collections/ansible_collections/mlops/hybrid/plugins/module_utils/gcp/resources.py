@@ -8,10 +8,12 @@ here by labels, so the answer does not depend on the API's filter syntax.
 
 from __future__ import annotations
 
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
-from ansible_collections.mlops.hybrid.plugins.module_utils.gcp import GcpSession, short_name
+from dataclasses import dataclass, field
 
-__all__ = ["KINDS", "RESOURCES_ARG_SPEC", "list_resources"]
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
+from ansible_collections.mlops.hybrid.plugins.module_utils.gcp.session import GcpSession, short_name
+
+__all__ = ["KINDS", "ResourceQuery", "list_resources"]
 
 # kind -> (client, attribute of the scoped list)
 KINDS = {
@@ -20,25 +22,31 @@ KINDS = {
     "addresses": ("AddressesClient", "addresses"),
 }
 
-RESOURCES_ARG_SPEC = dict(
-    kinds=dict(type="list", elements="str", default=sorted(KINDS)),
-    labels=dict(type="dict", default={}),
-)
+
+@dataclass(frozen=True)
+class ResourceQuery:
+    """What to list; the fields carry the names of mlops.hybrid.gcp_resources_info's options."""
+
+    kinds: list = field(default_factory=lambda: sorted(KINDS))
+    labels: dict = field(default_factory=dict)
 
 
 def _walk(pager, request):
     return list(pager(request=request))
 
 
-def list_resources(params, session=None):
-    """Returns ``{resources: [{kind, name, scope, status, labels, self_link}], count}``."""
-    unknown = sorted(set(params["kinds"]) - set(KINDS))
+def list_resources(query, *, connection=None, session=None):
+    """What a :class:`ResourceQuery` finds: ``{resources: [{kind, name, scope, status, labels, self_link}], count}``.
+
+    The query is checked before ``session`` (or one built from the ``connection`` options) is used.
+    """
+    unknown = sorted(set(query.kinds) - set(KINDS))
     if unknown:
         raise InvalidInput("kinds %s are not listed; choose from %s" % (unknown, ", ".join(sorted(KINDS))))
-    s = session or GcpSession(params)
-    want = {k: str(v) for k, v in (params.get("labels") or {}).items()}
+    s = session or GcpSession(connection)
+    want = {k: str(v) for k, v in (query.labels or {}).items()}
     out = []
-    for kind in sorted(set(params["kinds"])):
+    for kind in sorted(set(query.kinds)):
         client_name, attr = KINDS[kind]
         api = s.client(client_name)
         # list() inside the retried call: later pages are fetched while the pager is walked.

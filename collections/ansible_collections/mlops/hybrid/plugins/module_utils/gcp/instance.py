@@ -10,56 +10,63 @@ cannot change after creation and are reported as a warning when they differ.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput, OperationTimeout
-from ansible_collections.mlops.hybrid.plugins.module_utils.gcp import GcpSession, short_name
+from ansible_collections.mlops.hybrid.plugins.module_utils.gcp.session import GcpSession, short_name
 
 try:
     from google.cloud import compute_v1
 except ImportError:  # GcpSession reports the missing library
     compute_v1 = None
 
-__all__ = ["INSTANCE_ARG_SPEC", "ensure_instance", "instance_summary"]
+__all__ = ["DEFAULT_SCOPES", "InstanceSpec", "ensure_instance", "instance_summary"]
 
-INSTANCE_ARG_SPEC = dict(
-    name=dict(type="str", required=True),
-    zone=dict(type="str", default="us-west1-b"),
-    state=dict(type="str", choices=["present", "absent", "started", "stopped"], default="present"),
-    machine_type=dict(type="str", default="e2-small"),
-    image_family=dict(type="str", default="ubuntu-2204-lts"),
-    image_project=dict(type="str", default="ubuntu-os-cloud"),
-    disk_size_gb=dict(type="int", default=20),
-    disk_type=dict(type="str", default="pd-balanced"),
-    network=dict(type="str", default="default"),
-    subnetwork=dict(type="str"),
-    external_ip=dict(type="bool", default=True),
-    tags=dict(type="list", elements="str"),
-    labels=dict(type="dict"),
-    metadata=dict(type="dict"),
-    service_account_email=dict(type="str", default="default"),
-    scopes=dict(
-        type="list",
-        elements="str",
-        default=[
-            "https://www.googleapis.com/auth/logging.write",
-            "https://www.googleapis.com/auth/monitoring.write",
-        ],
-    ),
+DEFAULT_SCOPES = (
+    "https://www.googleapis.com/auth/logging.write",
+    "https://www.googleapis.com/auth/monitoring.write",
 )
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """The VM asked for; the fields carry the names of mlops.hybrid.gcp_instance's options.
+
+    ``tags``, ``labels`` and ``metadata`` left at None are not compared nor changed.
+    """
+
+    name: str
+    zone: str = "us-west1-b"
+    state: str = "present"
+    machine_type: str = "e2-small"
+    image_family: str = "ubuntu-2204-lts"
+    image_project: str = "ubuntu-os-cloud"
+    disk_size_gb: int = 20
+    disk_type: str = "pd-balanced"
+    network: str = "default"
+    subnetwork: str | None = None
+    external_ip: bool = True
+    tags: list | None = None
+    labels: dict | None = None
+    metadata: dict | None = None
+    service_account_email: str = "default"
+    scopes: list | tuple = DEFAULT_SCOPES
+
 
 STABLE = ("RUNNING", "TERMINATED", "SUSPENDED")
 NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-"
 
 
 def _validate(p):
-    name = p["name"]
+    name = p.name
     if not name or len(name) > 63 or not name[0].isalpha() or name[-1] == "-" or set(name) - set(NAME_CHARS):
         raise InvalidInput(
             "name %r is not a valid instance name: 1-63 lower-case letters, digits and '-', starting with a "
             "letter and not ending with '-'" % name
         )
-    if p["disk_size_gb"] < 10:
-        raise InvalidInput("disk_size_gb is %d: the boot disk needs at least 10 GB" % p["disk_size_gb"])
-    for key, value in (p.get("labels") or {}).items():
+    if p.disk_size_gb < 10:
+        raise InvalidInput("disk_size_gb is %d: the boot disk needs at least 10 GB" % p.disk_size_gb)
+    for key, value in (p.labels or {}).items():
         if not key or key != key.lower() or len(key) > 63 or len(str(value)) > 63:
             raise InvalidInput(
                 "label %r=%r is not valid: keys and values are lower-case, at most 63 characters" % (key, value)
@@ -94,62 +101,62 @@ def _compared(summary, p):
     if summary is None:
         return out
     out["machine_type"] = summary["machine_type"]
-    if p.get("labels") is not None:
-        out["labels"] = {k: summary["labels"].get(k) for k in sorted(p["labels"])}
-    if p.get("metadata") is not None:
-        out["metadata"] = {k: summary["metadata"].get(k) for k in sorted(p["metadata"])}
-    if p.get("tags") is not None:
+    if p.labels is not None:
+        out["labels"] = {k: summary["labels"].get(k) for k in sorted(p.labels)}
+    if p.metadata is not None:
+        out["metadata"] = {k: summary["metadata"].get(k) for k in sorted(p.metadata)}
+    if p.tags is not None:
         out["tags"] = summary["tags"]
     return out
 
 
 def _desired(p, before):
-    status = {"absent": "ABSENT", "stopped": "TERMINATED", "started": "RUNNING"}.get(p["state"])
+    status = {"absent": "ABSENT", "stopped": "TERMINATED", "started": "RUNNING"}.get(p.state)
     if status is None:  # present: keep a stopped VM stopped, create a new one running
         status = before["status"] if before else "RUNNING"
     out = {"status": status}
     if status == "ABSENT":
         return out
-    out["machine_type"] = p["machine_type"]
-    if p.get("labels") is not None:
-        out["labels"] = {k: str(v) for k, v in sorted(p["labels"].items())}
-    if p.get("metadata") is not None:
-        out["metadata"] = {k: str(v) for k, v in sorted(p["metadata"].items())}
-    if p.get("tags") is not None:
-        out["tags"] = sorted(set(p["tags"]))
+    out["machine_type"] = p.machine_type
+    if p.labels is not None:
+        out["labels"] = {k: str(v) for k, v in sorted(p.labels.items())}
+    if p.metadata is not None:
+        out["metadata"] = {k: str(v) for k, v in sorted(p.metadata.items())}
+    if p.tags is not None:
+        out["tags"] = sorted(set(p.tags))
     return out
 
 
 def _new_instance(s, p):
-    zone = p["zone"]
-    nic = compute_v1.NetworkInterface(network="projects/%s/global/networks/%s" % (s.project, p["network"]))
-    if p.get("subnetwork"):
-        nic.subnetwork = "regions/%s/subnetworks/%s" % (zone.rsplit("-", 1)[0], p["subnetwork"])
-    if p["external_ip"]:
+    zone = p.zone
+    nic = compute_v1.NetworkInterface(network="projects/%s/global/networks/%s" % (s.project, p.network))
+    if p.subnetwork:
+        nic.subnetwork = "regions/%s/subnetworks/%s" % (zone.rsplit("-", 1)[0], p.subnetwork)
+    if p.external_ip:
         nic.access_configs = [compute_v1.AccessConfig(name="External NAT", type_="ONE_TO_ONE_NAT")]
-    labels = {k: str(v) for k, v in (p.get("labels") or {}).items()}
+    labels = {k: str(v) for k, v in (p.labels or {}).items()}
     return compute_v1.Instance(
-        name=p["name"],
-        machine_type="zones/%s/machineTypes/%s" % (zone, p["machine_type"]),
+        name=p.name,
+        machine_type="zones/%s/machineTypes/%s" % (zone, p.machine_type),
         disks=[
             compute_v1.AttachedDisk(
                 boot=True,
                 auto_delete=True,
                 initialize_params=compute_v1.AttachedDiskInitializeParams(
-                    source_image="projects/%s/global/images/family/%s" % (p["image_project"], p["image_family"]),
-                    disk_size_gb=p["disk_size_gb"],
-                    disk_type="zones/%s/diskTypes/%s" % (zone, p["disk_type"]),
+                    source_image="projects/%s/global/images/family/%s" % (p.image_project, p.image_family),
+                    disk_size_gb=p.disk_size_gb,
+                    disk_type="zones/%s/diskTypes/%s" % (zone, p.disk_type),
                     labels=labels,
                 ),
             )
         ],
         network_interfaces=[nic],
-        tags=compute_v1.Tags(items=sorted(set(p.get("tags") or []))),
+        tags=compute_v1.Tags(items=sorted(set(p.tags or []))),
         labels=labels,
         metadata=compute_v1.Metadata(
-            items=[compute_v1.Items(key=k, value=str(v)) for k, v in sorted((p.get("metadata") or {}).items())]
+            items=[compute_v1.Items(key=k, value=str(v)) for k, v in sorted((p.metadata or {}).items())]
         ),
-        service_accounts=[compute_v1.ServiceAccount(email=p["service_account_email"], scopes=list(p["scopes"]))],
+        service_accounts=[compute_v1.ServiceAccount(email=p.service_account_email, scopes=list(p.scopes))],
     )
 
 
@@ -157,15 +164,15 @@ class _Instances:
     def __init__(self, s, p):
         self.s, self.p = s, p
         self.api = s.client("InstancesClient")
-        self.where = {"project": s.project, "zone": p["zone"], "instance": p["name"]}
+        self.where = {"project": s.project, "zone": p.zone, "instance": p.name}
 
     def get(self):
-        return self.s.get_or_none("get instance %s" % self.p["name"], self.api.get, **self.where)
+        return self.s.get_or_none("get instance %s" % self.p.name, self.api.get, **self.where)
 
     def run(self, verb, action, **body):
         where = {k: v for k, v in self.where.items() if verb != "insert" or k != "instance"}
-        op = self.s.call("%s instance %s" % (action, self.p["name"]), getattr(self.api, verb), **where, **body)
-        self.s.wait("%s instance %s" % (action, self.p["name"]), op, zone=self.p["zone"])
+        op = self.s.call("%s instance %s" % (action, self.p.name), getattr(self.api, verb), **where, **body)
+        self.s.wait("%s instance %s" % (action, self.p.name), op, zone=self.p.zone)
 
     def settle(self):
         """Wait while the VM is between states (PROVISIONING, STOPPING, ...)."""
@@ -174,7 +181,7 @@ class _Instances:
         while inst is not None and inst.status not in STABLE:
             if self.s.clock() >= deadline:
                 raise OperationTimeout(
-                    "instance %s stayed %s for %ds" % (self.p["name"], inst.status, self.s.timeout),
+                    "instance %s stayed %s for %ds" % (self.p.name, inst.status, self.s.timeout),
                     {"instance": instance_summary(inst)},
                 )
             self.s.sleep(self.s.poll_interval)
@@ -210,25 +217,29 @@ def _plan(before, desired):
 
 def _immutable_drift(summary, p):
     warnings = []
-    if summary["disk_size_gb"] and summary["disk_size_gb"] != p["disk_size_gb"]:
+    if summary["disk_size_gb"] and summary["disk_size_gb"] != p.disk_size_gb:
         warnings.append(
             "instance %s has a %d GB boot disk, %d GB asked: the disk is not resized by this module "
             "(gcloud compute disks resize), nor is the image, disk type or network changed after creation"
-            % (p["name"], summary["disk_size_gb"], p["disk_size_gb"])
+            % (p.name, summary["disk_size_gb"], p.disk_size_gb)
         )
-    if summary["network"] and summary["network"] != p["network"]:
+    if summary["network"] and summary["network"] != p.network:
         warnings.append(
             "instance %s is on network %s, %s asked: the network cannot change; delete the instance to move it"
-            % (p["name"], summary["network"], p["network"])
+            % (p.name, summary["network"], p.network)
         )
     return warnings
 
 
-def ensure_instance(params, check_mode=False, session=None):
-    """Converge one instance. Returns ``{changed, instance, actions, diff, warnings, api_retries}``."""
-    p = params
+def ensure_instance(vm, *, connection=None, session=None, check_mode=False):
+    """Converge one instance (an :class:`InstanceSpec`).
+
+    Returns ``{changed, instance, actions, diff, warnings, api_retries}``. The instance is validated
+    before ``session`` (or one built from the ``connection`` options) is used.
+    """
+    p = vm
     _validate(p)
-    s = session or GcpSession(p)
+    s = session or GcpSession(connection)
     vms = _Instances(s, p)
     inst = vms.settle()
     summary = instance_summary(inst) if inst is not None else None
@@ -269,7 +280,7 @@ def ensure_instance(params, check_mode=False, session=None):
             vms.run("set_tags", "set tags of", tags_resource=req)
         elif step == "setMachineType":
             req = compute_v1.InstancesSetMachineTypeRequest(
-                machine_type="zones/%s/machineTypes/%s" % (p["zone"], p["machine_type"])
+                machine_type="zones/%s/machineTypes/%s" % (p.zone, p.machine_type)
             )
             vms.run("set_machine_type", "change the machine type of", instances_set_machine_type_request_resource=req)
         else:  # stop / start

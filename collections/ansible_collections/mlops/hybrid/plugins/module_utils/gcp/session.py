@@ -1,8 +1,8 @@
 # Copyright: mlops.hybrid contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every GCP module shares: options, credentials, clients, retries, operations, errors.
+"""What every GCP module shares: connection options, credentials, clients, retries, operations, errors.
 
-``GcpSession`` builds the
+``Connection`` holds the options of the ``mlops.hybrid.gcp`` family by name; ``GcpSession`` builds the
 google-cloud-compute clients once (REST transport, optional ``api_endpoint`` for a private or
 test endpoint), calls them with retries on 429/5xx and exponential backoff, waits for zone and
 global operations by polling them with a bounded timeout, and turns Google's error bodies into
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 import traceback
+from dataclasses import dataclass
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import (
     InvalidInput,
@@ -21,6 +22,7 @@ from ansible_collections.mlops.hybrid.plugins.module_utils.errors import (
     OperationTimeout,
     RemoteError,
 )
+from ansible_collections.mlops.hybrid.plugins.module_utils.retry import RETRY_STATUSES, backoff_delay
 
 try:
     import google.auth
@@ -38,14 +40,13 @@ except ImportError:
 __all__ = [
     "GCP_IMPORT_ERROR",
     "HAS_GCP",
-    "RETRYABLE_STATUS",
+    "Connection",
     "GcpSession",
     "explain_error",
     "short_name",
 ]
 
 COMPUTE_SCOPE = "https://www.googleapis.com/auth/compute"
-RETRYABLE_STATUS = (429, 500, 502, 503, 504)
 MAX_BACKOFF_SECONDS = 30.0
 
 # What to do, by the reason Google gives in error.errors[].reason (HTTP) or .code (operation).
@@ -77,7 +78,7 @@ def _advice(reason, code):
     by_code = {400: "invalid", 401: "required", 403: "forbidden", 404: "notfound", 409: "alreadyexists"}
     if code in by_code:
         return _ADVICE[by_code[code]]
-    if code in RETRYABLE_STATUS:
+    if code in RETRY_STATUSES:
         return _ADVICE["backenderror"]
     return ""
 
@@ -95,19 +96,34 @@ def explain_error(e, action):
     return text + ("; " + advice if advice else "")
 
 
-class GcpSession:
-    """Clients and calling conventions for one project, built from the module's GCP options."""
+@dataclass(frozen=True)
+class Connection:
+    """The options of the ``mlops.hybrid.gcp`` family (doc fragment and ``args.GCP_ARG_SPEC``), by name."""
 
-    def __init__(self, params, sleep=time.sleep, clock=time.monotonic):
+    project: str
+    auth_kind: str = "application"
+    service_account_file: str | None = None
+    service_account_contents: str | dict | None = None
+    api_endpoint: str | None = None
+    operation_timeout: int = 300
+    poll_interval: float = 2.0
+    retries: int = 5
+
+
+class GcpSession:
+    """Clients and calling conventions for one project, built from a :class:`Connection`."""
+
+    def __init__(self, connection, sleep=time.sleep, clock=time.monotonic):
         if not HAS_GCP:
             raise MissingDependency(
                 "google-cloud-compute",
                 {"exception": GCP_IMPORT_ERROR},
             )
-        self.project = params["project"]
-        self.timeout = int(params.get("operation_timeout", 300))
-        self.poll_interval = float(params.get("poll_interval", 2.0))
-        self.retries = int(params.get("retries", 5))
+        c = connection
+        self.project = c.project
+        self.timeout = int(c.operation_timeout)
+        self.poll_interval = float(c.poll_interval)
+        self.retries = int(c.retries)
         if self.timeout <= 0 or self.poll_interval < 0 or self.retries < 0:
             raise InvalidInput(
                 "operation_timeout must be > 0, poll_interval and retries >= 0 (got %s, %s, %s)"
@@ -117,18 +133,18 @@ class GcpSession:
         self.clock = clock
         self.api_calls = 0
         self.retried = 0
-        self.credentials = self._credentials(params)
-        self.client_options = {"api_endpoint": params["api_endpoint"]} if params.get("api_endpoint") else None
+        self.credentials = self._credentials(c)
+        self.client_options = {"api_endpoint": c.api_endpoint} if c.api_endpoint else None
         self._clients = {}
 
     # -- credentials and clients ---------------------------------------------------------------
     @staticmethod
-    def _credentials(params):
-        kind = params.get("auth_kind") or "application"
+    def _credentials(c):
+        kind = c.auth_kind or "application"
         try:
             if kind == "serviceaccount":
-                contents = params.get("service_account_contents")
-                path = params.get("service_account_file")
+                contents = c.service_account_contents
+                path = c.service_account_file
                 if contents:
                     info = json.loads(contents) if isinstance(contents, str) else contents
                     return service_account.Credentials.from_service_account_info(info, scopes=[COMPUTE_SCOPE])
@@ -161,20 +177,23 @@ class GcpSession:
 
     # -- calls ---------------------------------------------------------------------------------
     def call(self, action, fn, **request):
-        """Call ``fn(**request)``, retrying 429/5xx with exponential backoff; errors -> RemoteError."""
-        attempt = 0
+        """Call ``fn(**request)``, retrying 429/5xx with exponential backoff; errors -> RemoteError.
+
+        The wait before retry ``n`` is ``poll_interval * 2**(n-1)``, at most ``MAX_BACKOFF_SECONDS``.
+        """
+        retries = 0
         while True:
             self.api_calls += 1
             try:
                 return fn(**request)
             except gexc.GoogleAPICallError as e:
                 code = getattr(e, "code", None)
-                if code in RETRYABLE_STATUS and attempt < self.retries:
-                    self.sleep(min(self.poll_interval * (2**attempt), MAX_BACKOFF_SECONDS))
-                    attempt += 1
+                if code in RETRY_STATUSES and retries < self.retries:
+                    retries += 1
                     self.retried += 1
+                    self.sleep(backoff_delay(retries, base=self.poll_interval, cap=MAX_BACKOFF_SECONDS))
                     continue
-                suffix = " (after %d attempts)" % (attempt + 1) if attempt else ""
+                suffix = " (after %d attempts)" % (retries + 1) if retries else ""
                 raise RemoteError(explain_error(e, action) + suffix, {"status": code}) from e
             except GoogleAuthError as e:
                 raise RemoteError("%s failed: the credentials were refused (%s)" % (action, e)) from e

@@ -11,36 +11,33 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass, field
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
-from ansible_collections.mlops.hybrid.plugins.module_utils.gcp import GcpSession, short_name
+from ansible_collections.mlops.hybrid.plugins.module_utils.gcp.session import GcpSession, short_name
 
 try:
     from google.cloud import compute_v1
 except ImportError:  # GcpSession reports the missing library
     compute_v1 = None
 
-__all__ = ["FIREWALL_ARG_SPEC", "ensure_firewall", "firewall_summary", "normalize_allowed"]
+__all__ = ["FirewallSpec", "ensure_firewall", "firewall_summary", "normalize_allowed"]
 
-FIREWALL_ARG_SPEC = dict(
-    name=dict(type="str", required=True),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    network=dict(type="str", default="default"),
-    description=dict(type="str", default=""),
-    priority=dict(type="int", default=1000),
-    allowed=dict(
-        type="list",
-        elements="dict",
-        default=[],
-        options=dict(
-            protocol=dict(type="str", required=True),
-            ports=dict(type="list", elements="str", default=[]),
-        ),
-    ),
-    source_ranges=dict(type="list", elements="str", default=[]),
-    target_tags=dict(type="list", elements="str", default=[]),
-    allow_world=dict(type="bool", default=False),
-)
+
+@dataclass(frozen=True)
+class FirewallSpec:
+    """The rule asked for; the fields carry the names of mlops.hybrid.gcp_firewall's options."""
+
+    name: str
+    state: str = "present"
+    network: str = "default"
+    description: str = ""
+    priority: int = 1000
+    allowed: list = field(default_factory=list)
+    source_ranges: list = field(default_factory=list)
+    target_tags: list = field(default_factory=list)
+    allow_world: bool = False
+
 
 PROTOCOLS = ("tcp", "udp", "icmp", "esp", "ah", "sctp", "ipip", "all")
 PORT_RE = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
@@ -69,28 +66,28 @@ def normalize_allowed(allowed):
 
 
 def _validate(p):
-    if p["state"] == "absent":
+    if p.state == "absent":
         return
-    if not p["allowed"]:
+    if not p.allowed:
         raise InvalidInput("allowed is empty: name at least one protocol (and ports) the rule opens")
-    normalize_allowed(p["allowed"])
-    if not p["source_ranges"]:
+    normalize_allowed(p.allowed)
+    if not p.source_ranges:
         raise InvalidInput(
             "source_ranges is empty: an ingress rule without sources is open to 0.0.0.0/0 on GCP; name the "
             "CIDRs (the worker's public address as a.b.c.d/32)"
         )
-    for cidr in p["source_ranges"]:
+    for cidr in p.source_ranges:
         try:
             net = ipaddress.ip_network(cidr, strict=False)
         except ValueError as e:
             raise InvalidInput("source range %r is not a CIDR such as 203.0.113.7/32 (%s)" % (cidr, e)) from e
-        if net.prefixlen == 0 and not p["allow_world"]:
+        if net.prefixlen == 0 and not p.allow_world:
             raise InvalidInput(
                 "source range %s opens rule %s to the whole Internet: give the addresses that need it (the "
-                "worker's public IP as a.b.c.d/32) or set allow_world: true if that is really meant" % (cidr, p["name"])
+                "worker's public IP as a.b.c.d/32) or set allow_world: true if that is really meant" % (cidr, p.name)
             )
-    if not 0 <= p["priority"] <= 65535:
-        raise InvalidInput("priority %d is outside 0-65535" % p["priority"])
+    if not 0 <= p.priority <= 65535:
+        raise InvalidInput("priority %d is outside 0-65535" % p.priority)
 
 
 def firewall_summary(fw):
@@ -114,18 +111,18 @@ def _comparable(summary):
 
 def _desired(p):
     return {
-        "network": p["network"],
-        "description": p["description"],
-        "priority": p["priority"],
-        "allowed": normalize_allowed(p["allowed"]),
-        "source_ranges": sorted({str(ipaddress.ip_network(c, strict=False)) for c in p["source_ranges"]}),
-        "target_tags": sorted(set(p["target_tags"])),
+        "network": p.network,
+        "description": p.description,
+        "priority": p.priority,
+        "allowed": normalize_allowed(p.allowed),
+        "source_ranges": sorted({str(ipaddress.ip_network(c, strict=False)) for c in p.source_ranges}),
+        "target_tags": sorted(set(p.target_tags)),
     }
 
 
 def _resource(s, p, desired):
     return compute_v1.Firewall(
-        name=p["name"],
+        name=p.name,
         network="projects/%s/global/networks/%s" % (s.project, desired["network"]),
         description=desired["description"],
         priority=desired["priority"],
@@ -136,18 +133,21 @@ def _resource(s, p, desired):
     )
 
 
-def ensure_firewall(params, check_mode=False, session=None):
-    """Converge one ingress rule. Returns ``{changed, firewall, action, diff, api_retries}``."""
-    p = params
+def ensure_firewall(rule, *, connection=None, session=None, check_mode=False):
+    """Converge one ingress rule (a :class:`FirewallSpec`). Returns ``{changed, firewall, action, diff, api_retries}``.
+
+    The rule is validated before ``session`` (or one built from the ``connection`` options) is used.
+    """
+    p = rule
     _validate(p)
-    s = session or GcpSession(p)
+    s = session or GcpSession(connection)
     api = s.client("FirewallsClient")
-    where = {"project": s.project, "firewall": p["name"]}
-    what = "firewall rule %s" % p["name"]
+    where = {"project": s.project, "firewall": p.name}
+    what = "firewall rule %s" % p.name
     current = s.get_or_none("get " + what, api.get, **where)
     summary = firewall_summary(current) if current is not None else None
     before = _comparable(summary)
-    desired = None if p["state"] == "absent" else _desired(p)
+    desired = None if p.state == "absent" else _desired(p)
     if desired is None:
         action = "delete" if current is not None else None
     elif current is None:
