@@ -4,7 +4,12 @@
 
 from __future__ import annotations
 
-from .errors import InvalidInput, MissingDependency, OperationTimeout, RemoteError
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import (
+    InvalidInput,
+    MissingDependency,
+    OperationTimeout,
+    RemoteError,
+)
 
 try:
     import requests

@@ -13,13 +13,12 @@ import copy
 import dataclasses
 
 from ansible_collections.mlops.hybrid.plugins.module_utils import slack
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import report
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.classify import CATEGORIES
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.redact import merge_counts, redact
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
 from ansible_collections.mlops.hybrid.plugins.module_utils.github import client, comments, issues
 from ansible_collections.mlops.hybrid.plugins.module_utils.text import shorten
-
-from . import report
-from .classify import CATEGORIES
-from .redact import merge_counts, redact
 
 SECURITY = ("sast", "sca", "container_scan", "secrets")
 # Characters of the summary's first sentence in a default issue title (cut, no ellipsis).

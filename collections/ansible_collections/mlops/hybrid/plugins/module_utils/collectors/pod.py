@@ -111,7 +111,7 @@ def _resources(container):
     }
 
 
-def _read_log(api, namespace, pod, container, previous, tail_lines, max_bytes, timeout):
+def _read_log(api, namespace, pod, container, *, previous, tail_lines, max_bytes, timeout):
     try:
         text = api.read_namespaced_pod_log(
             pod,
@@ -134,7 +134,7 @@ def _read_log(api, namespace, pod, container, previous, tail_lines, max_bytes, t
     return {"text": text, "lines": len(text.splitlines()), "truncated": truncated}
 
 
-def _events(api, namespace, pod, max_events, timeout):
+def _events(api, namespace, pod, *, max_events, timeout):
     """Events of the pod, newest last: events.k8s.io/v1 when served, else core/v1; paged, bounded."""
     out, cont, pages = [], None, 0
     events_api = k8s_client.EventsV1Api(api.api_client)
@@ -279,11 +279,12 @@ def collect_pod_context(
         raise InvalidInput(
             "container %r is not in pod %s/%s; its containers are: %s" % (container, namespace, pod, ", ".join(names))
         )
-    logs = {"current": _read_log(core_v1, namespace, pod, container, False, tail_lines, max_log_bytes, timeout)}
-    logs["previous"] = (
-        _read_log(core_v1, namespace, pod, container, True, tail_lines, max_log_bytes, timeout) if previous else None
+    bounds = dict(tail_lines=tail_lines, max_bytes=max_log_bytes, timeout=timeout)
+    logs = {"current": _read_log(core_v1, namespace, pod, container, previous=False, **bounds)}
+    logs["previous"] = _read_log(core_v1, namespace, pod, container, previous=True, **bounds) if previous else None
+    events, source, more = (
+        _events(core_v1, namespace, pod, max_events=max_events, timeout=timeout) if max_events else ([], None, False)
     )
-    events, source, more = _events(core_v1, namespace, pod, max_events, timeout) if max_events else ([], None, False)
     chosen = next(c for c in containers if c["name"] == container)
     last = chosen["last_state"] or {}
     ctx = {

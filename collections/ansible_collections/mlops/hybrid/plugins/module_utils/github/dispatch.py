@@ -87,20 +87,20 @@ def post(repo, path, body):
     try:
         r = repo.session.post(repo.url + path, json=body, timeout=repo.timeout)
     except requests.RequestException as e:
-        return DeliveryResult(False, True, None, "GitHub unreachable: %s" % type(e).__name__)
+        return DeliveryResult(False, True, None, message="GitHub unreachable: %s" % type(e).__name__)
     if 200 <= r.status_code < 300:
-        return DeliveryResult(True, False, r.status_code, "delivered")
+        return DeliveryResult(True, False, r.status_code, message="delivered")
     detail = r.text[:300].replace("\n", " ")
     if r.status_code == 429 or r.status_code >= 500:
         message = "GitHub answered %d: %s" % (r.status_code, detail)
-        return DeliveryResult(False, True, r.status_code, message, retry_after(r.headers))
+        return DeliveryResult(False, True, r.status_code, message=message, retry_after=retry_after(r.headers))
     if r.status_code in (401, 403, 404):
         # A wrong or expired token, or a repository the token cannot see: a person fixes it.
         hint = repo.auth_hint if repo.auth_hint is not None else HINTS[r.status_code]
         message = "GitHub answered %d%s: %s" % (r.status_code, hint, detail)
-        return DeliveryResult(False, True, r.status_code, message, retry_after(r.headers))
+        return DeliveryResult(False, True, r.status_code, message=message, retry_after=retry_after(r.headers))
     message = "GitHub refused the dispatch (%d): %s" % (r.status_code, detail)
-    return DeliveryResult(False, False, r.status_code, message)
+    return DeliveryResult(False, False, r.status_code, message=message)
 
 
 def repository_dispatch(repo, *, event_type, client_payload):
