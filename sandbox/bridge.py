@@ -12,7 +12,7 @@ The bridge as gitops/platform/bridge deploys it, on this machine:
     with BridgeContainer(tmp / "c", image, secrets, services, {"GITHUB_API_URL": github.url}) as bridge:
         ...                                   # the image, run with the Deployment's container spec
 
-Used by bridge/tests, tests/e2e, tests/aiops_flows and scripts/demo_loop.py.
+Used by bridge/tests, tests/e2e, tests/flows and scripts/demo_loop.py.
 """
 
 from __future__ import annotations

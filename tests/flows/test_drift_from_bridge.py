@@ -39,12 +39,12 @@ from sandbox.bridge import (
 from sandbox.closed_loop import fast_alertmanager_config, fast_rules
 from sandbox.fakes.gemini import FakeGemini
 from sandbox.gitops import render
+from sandbox.mlflow_deployment import ADMIN_PASSWORD, SEARCH, DeploymentMlflow
 from sandbox.mlflow_server import use_tracking_uri
 from sandbox.model_server import ModelServerProcess, breast_cancer_rows
 from sandbox.paths import REPO
 from sandbox.procs import BinaryMissing, require_binary
 from sandbox.prometheus import Alertmanager, Prometheus, prometheus_config
-from tests.gitops.test_mlflow_deployment import ADMIN_PASSWORD, SEARCH, DeploymentMlflow
 
 from .test_drift_flow import pipeline_inputs, send, shifted
 
