@@ -17,7 +17,14 @@ COLLECTION = REPO / "collections/ansible_collections/mlops/hybrid"
 MODULES = COLLECTION / "plugins/modules"
 MODULE_UTILS = COLLECTION / "plugins/module_utils"
 # What ships or runs without the test bench: the collection, the services, the demo and the benchmarks.
-PRODUCT = [COLLECTION / "plugins", REPO / "bridge/src", REPO / "model/src", REPO / "scripts", REPO / "bench", REPO / "sandbox"]
+PRODUCT = [
+    COLLECTION / "plugins",
+    REPO / "bridge/src",
+    REPO / "model/src",
+    REPO / "scripts",
+    REPO / "bench",
+    REPO / "sandbox",
+]
 # module_utils that may import Ansible: the option families and the runner; the rest is plain Python.
 ANSIBLE_FACING = {"args.py", "runner.py"}
 MAX_POSITIONAL = 4
@@ -54,7 +61,10 @@ def main_shape_faults(path):
     body = [n for n in mains[0].body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
     call = body[0].value if len(body) == 1 and isinstance(body[0], ast.Expr) else None
     if not (isinstance(call, ast.Call) and getattr(call.func, "id", None) == "run_module"):
-        return ["%s: main() has %d statements; it is run_module(argspec(), execute, ...)" % (_where(path, mains[0]), len(body))]
+        return [
+            "%s: main() has %d statements; it is run_module(argspec(), execute, ...)"
+            % (_where(path, mains[0]), len(body))
+        ]
     return []
 
 
@@ -108,7 +118,9 @@ def layer_faults(paths):
             if name.startswith("."):
                 found.append("%s: relative import %s" % (_where(path, node), name))
             elif name.startswith("ansible.module_utils.basic") and Path(path).name not in ANSIBLE_FACING:
-                found.append("%s imports %s (only %s may)" % (_where(path, node), name, ", ".join(sorted(ANSIBLE_FACING))))
+                found.append(
+                    "%s imports %s (only %s may)" % (_where(path, node), name, ", ".join(sorted(ANSIBLE_FACING)))
+                )
     return found
 
 
