@@ -4,19 +4,11 @@
 
 from __future__ import annotations
 
+from ansible_collections.mlops.hybrid.plugins.module_utils import rest
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import (
     InvalidInput,
-    MissingDependency,
-    OperationTimeout,
     RemoteError,
 )
-
-try:
-    import requests
-
-    HAS_REQUESTS = True
-except ImportError:
-    HAS_REQUESTS = False
 
 # What Slack answers, and what to do about it.
 _HINTS = {
@@ -39,15 +31,10 @@ def check_webhook_url(url):
 
 def post_webhook(url, text, timeout=30):
     """POST {"text": ...}; Slack answers 200 "ok" or an error code in the body."""
-    if not HAS_REQUESTS:
-        raise MissingDependency("requests")
+    requests = rest.require()
     check_webhook_url(url)
-    try:
+    with rest.translated(timed_out="Slack did not answer within %ss" % timeout, failed="posting to Slack failed: %s"):
         r = requests.post(url, json={"text": text, "unfurl_links": False, "unfurl_media": False}, timeout=timeout)
-    except requests.Timeout as e:
-        raise OperationTimeout("Slack did not answer within %ss" % timeout) from e
-    except requests.RequestException as e:
-        raise RemoteError("posting to Slack failed: %s" % type(e).__name__) from e
     if r.status_code != 200:
         code = r.text.strip()[:80]
         raise RemoteError(

@@ -84,6 +84,7 @@ status:
   sample: 204
 """
 
+from ansible_collections.mlops.hybrid.plugins.module_utils import rest
 from ansible_collections.mlops.hybrid.plugins.module_utils.args import GITHUB_ARG_SPEC, spec
 from ansible_collections.mlops.hybrid.plugins.module_utils.github import dispatch
 from ansible_collections.mlops.hybrid.plugins.module_utils.runner import options, run_module
@@ -109,7 +110,7 @@ def main():
     run_module(
         argspec(),
         execute,
-        requires=(("requests", dispatch.HAS_REQUESTS, dispatch.REQUESTS_IMPORT_ERROR),),
+        requires=(("requests", rest.HAS_REQUESTS, rest.REQUESTS_IMPORT_ERROR),),
         mutually_exclusive=[("workflow", "event_type")],
         required_one_of=[("workflow", "event_type")],
         required_by={"workflow": "ref"},

@@ -19,23 +19,15 @@ import posixpath
 import re
 import zipfile
 
+from ansible_collections.mlops.hybrid.plugins.module_utils import rest
 from ansible_collections.mlops.hybrid.plugins.module_utils.collectors.common import positive, redacted
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import (
     InvalidInput,
-    MissingDependency,
-    OperationTimeout,
     RemoteError,
 )
 from ansible_collections.mlops.hybrid.plugins.module_utils.github import client
 from ansible_collections.mlops.hybrid.plugins.module_utils.text import normalize
 from ansible_collections.mlops.hybrid.plugins.module_utils.text import tail as tail_text
-
-try:
-    import requests
-
-    HAS_REQUESTS = True
-except ImportError:
-    HAS_REQUESTS = False
 
 DEFAULT_MAX_LOG_BYTES = 256 * 1024
 DEFAULT_MAX_LOG_LINES = 2000
@@ -80,10 +72,12 @@ def finding_locations(text, max_files=DEFAULT_MAX_FILES):
 
 def _download(url, token, max_bytes, timeout):
     """GET an API URL that redirects to a blob; follow it WITHOUT the token (the blob URL is signed)."""
-    if not HAS_REQUESTS:
-        raise MissingDependency("requests")
+    requests = rest.require()
     headers = {"Authorization": "Bearer %s" % token, "Accept": "application/vnd.github+json"}
-    try:
+    with rest.translated(
+        timed_out="GitHub did not answer within %ss reading %s" % (timeout, url),
+        failed="reading %s failed: %%s" % url,
+    ):
         r = requests.get(url, headers=headers, allow_redirects=False, timeout=timeout)
         if r.status_code in (301, 302, 303, 307, 308) and r.headers.get("Location"):
             r = requests.get(r.headers["Location"], stream=True, timeout=timeout)
@@ -100,10 +94,6 @@ def _download(url, token, max_bytes, timeout):
                     % max_bytes
                 )
         return bytes(data)
-    except requests.Timeout as e:
-        raise OperationTimeout("GitHub did not answer within %ss reading %s" % (timeout, url)) from e
-    except requests.RequestException as e:
-        raise RemoteError("reading %s failed: %s" % (url, type(e).__name__)) from e
 
 
 def _step_log_from_archive(archive, job_name, step_number):

@@ -17,20 +17,12 @@ This is plain ``requests``, not PyGithub, because the bridge needs the status of
 from __future__ import annotations
 
 import dataclasses
-import traceback
 
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput, MissingDependency, RemoteError
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput, RemoteError
 from ansible_collections.mlops.hybrid.plugins.module_utils.github.client import HINTS, check_repository, check_token
+from ansible_collections.mlops.hybrid.plugins.module_utils.rest import RequestException, require
+from ansible_collections.mlops.hybrid.plugins.module_utils.rest import session as http_session
 from ansible_collections.mlops.hybrid.plugins.module_utils.retry import retry_after
-
-try:
-    import requests
-
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
-except ImportError:  # reported by the module with missing_required_lib
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 API_VERSION = "2022-11-28"
 DEFAULT_TIMEOUT = 10.0
@@ -54,7 +46,7 @@ class Target:
         self.repository = repository
         self.timeout = timeout
         self.auth_hint = auth_hint
-        self.session = requests.Session()
+        self.session = http_session()
         self.session.headers.update(
             {
                 "Authorization": "Bearer %s" % token,
@@ -70,8 +62,7 @@ class Target:
 
 def connect(*, token, api_url, repository, timeout=DEFAULT_TIMEOUT, user_agent=USER_AGENT, auth_hint=None):
     """The dispatch :class:`Target` of ``repository``; ``auth_hint`` replaces the hint of a 401/403/404."""
-    if not HAS_REQUESTS:
-        raise MissingDependency("requests")
+    require()
     return Target(
         api_url=api_url,
         repository=repository,
@@ -86,7 +77,7 @@ def post(repo, path, body):
     """POST ``body`` (JSON) to ``path`` under the repository and classify the answer."""
     try:
         r = repo.session.post(repo.url + path, json=body, timeout=repo.timeout)
-    except requests.RequestException as e:
+    except RequestException as e:
         return DeliveryResult(False, True, None, message="GitHub unreachable: %s" % type(e).__name__)
     if 200 <= r.status_code < 300:
         return DeliveryResult(True, False, r.status_code, message="delivered")

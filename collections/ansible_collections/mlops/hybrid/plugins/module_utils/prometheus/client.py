@@ -15,21 +15,13 @@ from __future__ import annotations
 
 import math
 
+from ansible_collections.mlops.hybrid.plugins.module_utils import rest
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import (
     InvalidInput,
-    MissingDependency,
-    OperationTimeout,
     RemoteError,
 )
 
-try:
-    import requests
-
-    HAS_REQUESTS = True
-except ImportError:
-    HAS_REQUESTS = False
-
-__all__ = ["HAS_REQUESTS", "Prometheus", "auth_headers", "selector"]
+__all__ = ["Prometheus", "auth_headers", "selector"]
 
 
 def auth_headers(token=None):
@@ -49,24 +41,19 @@ class Prometheus:
     """GET-only client of the Prometheus HTTP API."""
 
     def __init__(self, url, *, timeout=30, token=None, session=None):
-        if not HAS_REQUESTS:
-            raise MissingDependency("requests")
         if not url or not url.startswith(("http://", "https://")):
             raise InvalidInput("prometheus_url must be an http(s):// URL, got %r" % (url,))
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self.session = session or rest.session()
         self.headers = auth_headers(token)
 
     def _get(self, path, params):
-        try:
+        with rest.translated(
+            timed_out="Prometheus at %s did not answer within %ss" % (self.url, self.timeout),
+            failed="cannot reach Prometheus at %s (%%s): check prometheus_url" % self.url,
+        ):
             r = self.session.get(self.url + path, params=params, headers=self.headers, timeout=self.timeout)
-        except requests.Timeout as e:
-            raise OperationTimeout("Prometheus at %s did not answer within %ss" % (self.url, self.timeout)) from e
-        except requests.RequestException as e:
-            raise RemoteError(
-                "cannot reach Prometheus at %s (%s): check prometheus_url" % (self.url, type(e).__name__)
-            ) from e
         try:
             doc = r.json()
         except ValueError as e:
