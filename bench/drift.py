@@ -59,7 +59,7 @@ def ours(reference: np.ndarray, current: np.ndarray) -> np.ndarray:
 
 
 def evidently_fill(props: np.ndarray) -> np.ndarray:
-    """Evidently's empty-bin rule (legacy stattests.utils.get_binned_data), per feature: empty bins get
+    """Evidently's empty-bin rule (get_binned_data of its legacy stattests utils), per feature: empty bins get
     min(non-empty)/1e6 when that minimum is <= 1e-4, else 1e-4. Used only to show the counts agree."""
     out = props.copy()
     for row in out:
