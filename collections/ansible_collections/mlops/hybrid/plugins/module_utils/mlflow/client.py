@@ -181,6 +181,5 @@ class Registry:
 
 
 def short(text) -> str:
-    """MLflow's message on one line (white space folded), cut at MESSAGE_LIMIT characters followed by "..."."""
-    text = shorten(text, len(str(text)))  # folds only: the limit is never reached
-    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + "..."
+    """MLflow's message on one line (white space folded): its first MESSAGE_LIMIT characters, then "..."."""
+    return shorten(text, MESSAGE_LIMIT + len("..."))
