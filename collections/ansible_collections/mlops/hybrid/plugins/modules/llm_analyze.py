@@ -54,7 +54,11 @@ options:
     default: auto
     choices: [auto, sre, drift, devsecops, testing, ml_engineer]
   max_context_tokens:
-    description: Token budget of the excerpt sent to the provider.
+    description:
+      - Token budget of the excerpt sent to the provider (about four characters a token).
+      - A log that fits is sent whole. A longer one is cut to its decisive lines, its first and last
+        lines and windows around the decisive lines widened to the budget; each cut is marked with
+        the lines it left out.
     type: int
     default: 2000
   redact:

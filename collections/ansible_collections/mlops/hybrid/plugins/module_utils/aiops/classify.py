@@ -12,6 +12,7 @@ is linear in the input. :func:`scan` finds the rule hits, :func:`classify_scores
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 
 CATEGORIES = (
@@ -370,7 +371,24 @@ _RULES = [
     ),
 ]
 
-_COMPILED = [(c, w, d, b, a, k, re.compile(p, re.M)) for c, w, d, b, a, k, p in _RULES]
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """One rule of the table above, with its pattern compiled."""
+
+    category: str | None
+    weight: float
+    decisive: bool
+    before: int
+    after: int
+    keys: tuple
+    regex: re.Pattern
+
+
+_COMPILED = [
+    Rule(category=c, weight=w, decisive=d, before=b, after=a, keys=k, regex=re.compile(p, re.M))
+    for c, w, d, b, a, k, p in _RULES
+]
 _ASCII_LOWER = {i: i + 32 for i in range(65, 91)}
 
 
@@ -391,9 +409,9 @@ def scan(text, starts):
         low = "\n" + text.translate(_ASCII_LOWER)
     nlines = len(starts)
     for rule in _COMPILED:
-        rx = rule[6]
+        rx = rule.regex
         seen = set()
-        for key in rule[5]:
+        for key in rule.keys:
             shift = 0 if key.startswith("\n") else 1
             pos = low.find(key)
             while pos != -1 and len(seen) < MAX_MATCHES_PER_RULE:
@@ -410,11 +428,11 @@ def classify_scores(hits):
     """Category scores from rule hits: each rule counts at most COUNT_CAP times."""
     counts = {}
     for _i, rule in hits:
-        if rule[0] is not None:
+        if rule.category is not None:
             counts[id(rule)] = (rule, counts.get(id(rule), (rule, 0))[1] + 1)
     scores = {}
     for rule, n in counts.values():
-        scores[rule[0]] = scores.get(rule[0], 0) + rule[1] * min(n, COUNT_CAP)
+        scores[rule.category] = scores.get(rule.category, 0) + rule.weight * min(n, COUNT_CAP)
     return scores
 
 

@@ -3,8 +3,10 @@
 """Cut the decisive lines out of raw text of any size, within a token budget.
 
 The text is normalised (:func:`text.normalize`), the category rules find their hits in one pass
-each (:mod:`classify`), then a greedy selection under the budget keeps the decisive lines first
-and their surrounding context second. Nothing here calls a model.
+each (:mod:`classify`). A log that fits the budget is the excerpt whole; otherwise the decisive
+lines come first, then the first lines (command, versions) and the last ones, then windows around
+the decisive lines widened until the budget is used, each gap marked with the lines it cut.
+Nothing here calls a model.
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ DEFAULT_MAX_TOKENS = 2000
 CHARS_PER_TOKEN = 4
 MAX_LINE_CHARS = 1200
 MAX_EVIDENCE = 20
+# When the log does not fit: the decisive lines may take this share of the budget, the last lines this
+# share after them, and the first HEAD_LINES (command, versions) always come; windows widen up to
+# MAX_WINDOW lines each side, and a gap costs a marker of about MARKER_CHARS characters.
+DECISIVE_SHARE = 0.5
+TAIL_SHARE = 0.2
+HEAD_LINES = 3
+MAX_WINDOW = 40
+MARKER_CHARS = 44
 
 
 def estimate_tokens(text):
@@ -42,66 +52,94 @@ def _clip(line):
 def _rank(hits, category):
     """Decisive lines by priority: the chosen category's rules first, generic rules next, others last."""
     best = {}
-    for i, (cat, weight, decisive, before, after, _keys, _rx) in hits:
-        if not decisive:
+    for i, rule in hits:
+        if not rule.decisive:
             continue
-        prio = weight + 10 if cat == category else (weight if cat is None else weight / 2.0)
+        if rule.category == category:
+            prio = rule.weight + 10
+        else:
+            prio = rule.weight if rule.category is None else rule.weight / 2.0
         old = best.get(i)
         if old is None or prio > old[0]:
-            best[i] = (prio, before, after)
+            best[i] = (prio, rule.before, rule.after)
     return sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
 
 
-def _select(lines, hits, category, max_tokens):
-    """Greedy under the budget: decisive lines up to 70 %, then their context; the tail if nothing matched."""
-    ranked = _rank(hits, category)
+class _Picker:
+    """Lines chosen under a budget of characters, each gap counted at the size of its marker."""
+
+    def __init__(self, lines, budget):
+        self.lines, self.budget, self.used, self.order = lines, budget, 0, []
+        self.chosen = set()
+
+    def cost(self, j):
+        gap = 0 if (j - 1 in self.chosen or j + 1 in self.chosen) else MARKER_CHARS
+        return len(_clip(self.lines[j])) + 1 + gap
+
+    def add(self, j, limit=None):
+        """Choose line j if it exists, is new and fits (under ``limit`` characters if given)."""
+        if not 0 <= j < len(self.lines) or j in self.chosen:
+            return True
+        cost = self.cost(j)
+        if self.used + cost > min(self.budget, limit if limit is not None else self.budget):
+            return False
+        self.chosen.add(j)
+        self.order.append(j)
+        self.used += cost
+        return True
+
+
+def _select(lines, ranked, max_tokens):
+    """The whole log when it fits; else decisive lines, the first and last lines, then windows widened to the budget."""
     budget = max(1, int(max_tokens)) * CHARS_PER_TOKEN
-    chosen = {}
-    used = 0
-    for i, _v in ranked:
-        cost = len(_clip(lines[i])) + 1
-        if used + cost > budget * 0.7:
+    if sum(len(_clip(line)) + 1 for line in lines) <= budget:
+        return list(range(len(lines)))
+    pick = _Picker(lines, budget)
+    decisive = [i for i, _v in ranked]
+    for i in decisive:
+        if not pick.add(i, limit=budget * DECISIVE_SHARE):
             break
-        chosen[i] = True
-        used += cost
-    evidence_idx = sorted([i for i, _v in ranked if i in chosen][:MAX_EVIDENCE])
-    for i, (_prio, before, after) in ranked:
-        if i not in chosen:
-            continue
-        for j in [*range(i - max(before, 1), i), *range(i + 1, i + 1 + max(after, 1))]:
-            if 0 <= j < len(lines) and j not in chosen and lines[j].strip():
-                cost = len(_clip(lines[j])) + 1
-                if used + cost + 40 > budget:
-                    break
-                chosen[j] = False
-                used += cost
-    if not chosen:
-        used = 40  # room for the "lines omitted" marker in front of the tail
-        for j in range(len(lines) - 1, -1, -1):
-            cost = len(_clip(lines[j])) + 1
-            if used + cost > budget:
-                break
-            chosen[j] = False
-            used += cost
-    return ranked, evidence_idx, chosen
+    for j in range(min(HEAD_LINES, len(lines))):
+        pick.add(j)
+    tail_limit = pick.used + budget * (TAIL_SHARE if decisive else 1.0)
+    for j in range(len(lines) - 1, -1, -1):
+        if not pick.add(j, limit=tail_limit):
+            break
+    windows = [i for i in decisive if i in pick.chosen]
+    for radius in range(1, MAX_WINDOW + 1):
+        grew = False
+        for i in windows:
+            grew = pick.add(i - radius) | pick.add(i + radius) | grew
+        if not grew:
+            break
+    for j in range(len(lines) - 1, -1, -1):  # what is left goes to the tail, where failures end
+        if not pick.add(j):
+            break
+    return pick.order
 
 
-def _render(lines, chosen, max_tokens):
-    """The chosen lines in their original order, gaps marked, trimmed to the budget."""
-    out = []
-    prev = -1
-    for j in sorted(chosen):
-        if j > prev + 1:
-            out.append("[... %d lines omitted ...]" % (j - prev - 1))
-        out.append(_clip(lines[j]))
-        prev = j
-    if 0 <= prev < len(lines) - 1 and any(s.strip() for s in lines[prev + 1 :]):
-        out.append("[... %d lines omitted ...]" % (len(lines) - 1 - prev))
-    excerpt = "\n".join(out)
-    while estimate_tokens(excerpt) > max_tokens and out:
-        out.pop()
+def _render(lines, order, max_tokens):
+    """The chosen lines in their original order, each gap marked with where and how much was cut."""
+    keep = list(order)
+    while True:
+        out = []
+        prev = -1
+        for j in sorted(keep):
+            if j > prev + 1:
+                out.append(_marker(prev + 1, j - 1))
+            out.append(_clip(lines[j]))
+            prev = j
+        if prev < len(lines) - 1 and any(s.strip() for s in lines[prev + 1 :]):
+            out.append(_marker(prev + 1, len(lines) - 1))
         excerpt = "\n".join(out)
-    return excerpt
+        if estimate_tokens(excerpt) <= max_tokens or not keep:
+            return excerpt
+        keep.pop()  # the line chosen last matters least
+
+
+def _marker(first, last):
+    n = last - first + 1
+    return "[... %d line%s omitted (lines %d-%d) ...]" % (n, "" if n == 1 else "s", first + 1, last + 1)
 
 
 def extract(text, max_tokens=DEFAULT_MAX_TOKENS, kind="auto"):
@@ -114,8 +152,9 @@ def extract(text, max_tokens=DEFAULT_MAX_TOKENS, kind="auto"):
     scores = classify_scores(hits)
     category = choose(scores) if kind == "auto" else kind
 
-    _ranked, evidence_idx, chosen = _select(lines, hits, category, max_tokens)
-    excerpt = _render(lines, chosen, max_tokens)
+    ranked = _rank(hits, category)
+    evidence_idx = sorted(i for i, _v in ranked[:MAX_EVIDENCE])
+    excerpt = _render(lines, _select(lines, ranked, max_tokens), max_tokens)
     return {
         "category": category,
         "scores": dict(sorted(scores.items(), key=lambda kv: -kv[1])),
