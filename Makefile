@@ -82,7 +82,7 @@ MODEL_BUNDLE ?= model/bundle
 MODEL_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,python3)
 MODEL_BUNDLE_CLI = PYTHONPATH=$(CURDIR)/model/src $(MODEL_PYTHON) -m mlops_model.bundle
 MODEL_BUNDLE_CONTEXT = $(if $(filter $(abspath model/bundle),$(abspath $(MODEL_BUNDLE))),,--build-context bundle=$(abspath $(MODEL_BUNDLE)))
-.PHONY: model-base-image model-bundle model-image bench bench-serving bench-drift
+.PHONY: model-base-image model-bundle model-image bench bench-serving bench-drift bench-context
 
 MODEL_BASE_IMAGE_BUILD = case "$(MODEL_BASE_IMAGE)" in localhost/*) ./model/base-image.sh $(MODEL_BASE_IMAGE);; esac
 
@@ -115,7 +115,10 @@ bench-serving: install .venv-mlserver/.stamp
 bench-drift: .venv-drift/.stamp
 	.venv-drift/bin/python bench/drift.py
 
-bench: bench-serving bench-drift
+bench-context: install
+	$(BIN)/python bench/context_extraction.py
+
+bench: bench-serving bench-drift bench-context
 
 # --- alert bridge image (bridge/) ------------------------------------------------------------
 # The collection's module_utils (collectors, redaction) come in as a named build context.
