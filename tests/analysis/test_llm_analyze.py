@@ -231,3 +231,15 @@ def test_openai_compatible_unknown_model_falls_back(ansible, local_llm):
     }
     res = ansible.module(MODULE, args).res
     assert res["fallback"] is True and "404" in res["provider_error"] and "does not exist" in res["provider_error"]
+
+
+def test_the_failing_step_in_the_context_weighs_in_the_category(ansible):
+    args = {"logs": "Process completed with exit code 1.\n", "provider": "offline"}
+    plain = ansible.module(MODULE, args, env=NO_KEY_ENV)
+    assert plain.res["category"] == "other"
+    hinted = ansible.module(
+        MODULE, dict(args, context={"workflow": "security", "job": "scan", "step": "Run Bandit"}), env=NO_KEY_ENV
+    )
+    assert not hinted.failed, hinted.res.get("msg")
+    assert hinted.res["category"] == "sast" and hinted.res["template"] == "devsecops"
+    assert hinted.res["report"]["urgency"] == "P1"

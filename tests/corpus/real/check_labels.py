@@ -13,7 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2] / "collections"))
 
-from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.classify import CATEGORIES  # noqa: E402
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.categories import CATEGORIES  # noqa: E402
 from ansible_collections.mlops.hybrid.plugins.module_utils.text import normalize  # noqa: E402
 
 ORIGINS = ("thread", "repo-file", "tool-run")

@@ -40,6 +40,9 @@ options:
       - Facts about the case given to the provider next to the excerpt (workflow, alert labels, commit, metrics).
       - Redacted like the logs. The key C(fingerprint_key) is mixed into the fingerprint; C(drift=true) picks the
         drift specialist's template.
+      - The keys C(step), C(job), C(workflow) and C(workflow_file) (the failing step's, job's and workflow's names,
+        as M(mlops.hybrid.workflow_failure_context) finds them) weigh in the category with the log, the step most;
+        a tool named there (Bandit, Trivy, pip-audit, gitleaks) says the category whatever the log says.
     type: dict
     default: {}
   kind:
@@ -194,7 +197,7 @@ excerpt_tokens:
   type: int
 """
 
-from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.classify import CATEGORIES
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.categories import CATEGORIES
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.engine import Analysis, analyze_text, read_logs
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.prompts import TEMPLATE_CHOICES
 from ansible_collections.mlops.hybrid.plugins.module_utils.args import LLM_ARG_SPEC, spec

@@ -1,12 +1,14 @@
 # Copyright: mlops.hybrid contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The failure categories and the rules that recognise them in a log.
+"""The rules that recognise the failure categories (:mod:`categories`) in a log and its hints.
 
 Each rule names its category (or none, for lines that are decisive whatever the failure), its
-weight, whether a matching line is decisive and how many lines around it matter, the literal keys
-a candidate line must hold and a compiled regular expression without nested quantifiers, so a scan
-is linear in the input. :func:`scan` finds the rule hits, :func:`classify_scores` weighs them and
-:func:`choose` names the category; the excerpt module selects lines from the same hits.
+weight, a regular expression without nested quantifiers and the literal keys a candidate line must
+hold, so a scan is linear in the input; whether a matching line is decisive and how many lines around
+it matter. The category table adds a rule per category for its tools' command lines and one for its
+alert names. :func:`scan` finds the rule hits (after the prefixes builders put before every line),
+:func:`classify_scores` weighs them, :func:`hint_scores` weighs the failing step's, job's and
+workflow's names, and :func:`choose` names the category; the excerpt selects lines from the same hits.
 """
 
 from __future__ import annotations
@@ -15,381 +17,619 @@ import bisect
 import dataclasses
 import re
 
-CATEGORIES = (
-    "test",
-    "lint",
-    "sast",
-    "sca",
-    "container_scan",
-    "secrets",
-    "training",
-    "model_validation",
-    "k8s_crashloop",
-    "k8s_oom",
-    "k8s_image_pull",
-    "k8s_probe",
-    "k8s_latency",
-    "argocd_sync",
-    "infra",
-    "other",
-)
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.categories import CATEGORIES, TABLE
 
 MIN_CATEGORY_SCORE = 4
 COUNT_CAP = 3
 MAX_MATCHES_PER_RULE = 400
-
-# (category or None for generic, weight, decisive, lines before, lines after, keys, pattern)
-# keys: lower-case literals, one of which a matching line must contain ("\n" = start of a line); only
-# lines holding a key are tried against the pattern, which keeps the scan fast and linear.
-_RULES = [
-    # test
-    ("test", 3, True, 3, 0, ("\ne  ",), r"^E {2,}\S.*$"),
-    ("test", 4, True, 0, 0, ("\nfailed ", "\nerror "), r"^(?:FAILED|ERROR) \S+\.py\b.*$"),
-    ("test", 4, True, 0, 0, ("failed", "error"), r"^=+ .*\b\d+ (?:failed|errors?)\b.*=+$"),
-    (
-        "test",
-        4,
-        True,
-        0,
-        0,
-        (" failed", " error"),
-        r"^(?:\d+ \w+, )*\d+ (?:failed|errors?)(?:, \d+ \w+)* in [\d.]+s\b.*$",
-    ),
-    (
-        "test",
-        2,
-        True,
-        0,
-        1,
-        ("___ ",),
-        r"^_{3,} (?:ERROR at setup of |ERROR collecting |ERROR at teardown of )?\S+ _{3,}$",
-    ),
-    ("test", 4, True, 0, 0, ("\nfail: test", "\nerror: test"), r"^(?:FAIL|ERROR): test\w* \(.*$"),
-    ("test", 4, True, 0, 0, ("\nfailed (",), r"^FAILED \((?:failures|errors)=\d+.*$"),
-    ("test", 3, True, 0, 0, ("during collection",), r"Interrupted: \d+ errors? during collection"),
-    (
-        "test",
-        2,
-        False,
-        0,
-        0,
-        ("= failures =", "= errors =", "short test summary"),
-        r"^=+ (?:FAILURES|ERRORS|short test summary info) =+$",
-    ),
-    ("test", 1, False, 0, 0, ("\nran ",), r"^Ran \d+ tests? in "),
-    # lint
-    ("lint", 2, True, 0, 0, (".py",), r"^\S+\.pyi?:\d+:\d+: [A-Z]{1,3}\d{2,4}\b.*$"),
-    ("lint", 4, True, 0, 0, ("\nfound ",), r"^Found \d+ errors?\.$"),
-    ("lint", 5, True, 0, 0, ("would be reformatted",), r"^\d+ files? would be reformatted.*$"),
-    ("lint", 4, True, 0, 0, ("would reformat",), r"^(?:[Ww]ould reformat:?) \S+.*$"),
-    ("lint", 1, True, 0, 0, ("--> ",), r"^\s*--> \S+\.pyi?:\d+:\d+$"),
-    ("lint", 3, True, 0, 0, (": [error]", ": [warning]"), r"^\S+\.ya?ml:\d+:\d+: \[(?:error|warning)\].*$"),
-    ("lint", 3, True, 0, 0, ("error ", "warning "), r"^\s+\d+:\d+\s+(?:error|warning)\s+.*\([\w-]+\)$"),
-    ("lint", 3, True, 0, 0, (": error: ",), r"^\S+\.pyi?:\d+: error: .*$"),
-    ("lint", 4, True, 0, 0, ("failure(s)",), r"^Failed: \d+ failure\(s\).*$"),
-    ("lint", 3, True, 0, 0, (".yml:", ".yaml:"), r"^\S+\.ya?ml:\d+(?::\d+)?: [a-z-]+\[[a-z-]+\].*$"),
-    # sast
-    ("sast", 5, True, 0, 4, ("\n>> issue:",), r"^>> Issue: \[B\d{3}:\w+\].*$"),
-    ("sast", 1, True, 0, 0, ("location:",), r"^\s+Location: \S+:\d+:\d+$"),
-    ("sast", 1, False, 0, 0, ("confidence:",), r"^\s+Severity: (?:High|Medium|Low)\s+Confidence:"),
-    ("sast", 2, False, 0, 0, ("\nrun started:",), r"^Run started:"),
-    ("sast", 5, True, 0, 2, ("\u2771 ",), r"^\s*(?:\u276f\u276f\u2771|\u276f\u2771|\u2771) [\w.-]+$"),
-    # sca
-    ("sca", 6, True, 0, 0, ("known vulnerabilit",), r"^Found \d+ known vulnerabilit(?:y|ies) in \d+ packages?.*$"),
-    (
-        "sca",
-        2,
-        True,
-        0,
-        0,
-        ("pysec-", "ghsa-", "cve-"),
-        r"^\S+ +\S+ +(?:PYSEC-\d{4}-\d+|GHSA-[\w-]{14}|CVE-\d{4}-\d+) .*$",
-    ),
-    (
-        "sca",
-        5,
-        True,
-        0,
-        1,
-        ("severity vulnerability found",),
-        r"✗ (?:Low|Medium|High|Critical) severity vulnerability found in \S+",
-    ),
-    ("sca", 1, True, 0, 0, ("introduced through:",), r"^\s*Introduced through: .*$"),
-    (
-        "sca",
-        4,
-        True,
-        0,
-        0,
-        ("dependencies for known issues",),
-        r"^Tested \d+ dependencies for known issues, found \d+ issues?.*$",
-    ),
-    (
-        "sca",
-        3,
-        True,
-        0,
-        0,
-        (" severity vulnerabilit",),
-        r"^\d+ (?:low|moderate|high|critical) severity vulnerabilit.*$",
-    ),
-    # container_scan
-    (
-        "container_scan",
-        6,
-        True,
-        0,
-        0,
-        ("\ntotal: ",),
-        r"^Total: \d+ \((?:UNKNOWN: \d+, )?(?:LOW: \d+, )?(?:MEDIUM: \d+, )?(?:HIGH: \d+, )?CRITICAL: \d+\)",
-    ),
-    ("container_scan", 3, True, 0, 0, ("cve-",), r"^[│|] *[^│|\n]*[│|] *CVE-\d{4}-\d+ *[│|] *CRITICAL *[│|].*$"),
-    ("container_scan", 1, True, 0, 0, ("cve-",), r"^[│|] *[^│|\n]*[│|] *CVE-\d{4}-\d+ *[│|] *HIGH *[│|].*$"),
-    (
-        "container_scan",
-        2,
-        False,
-        0,
-        0,
-        ("(debian", "(alpine", "(ubuntu", "(redhat", "(centos", "(amazon", "(rocky", "(wolfi"),
-        r"\((?:debian|alpine|ubuntu|redhat|centos|amazon|rocky|wolfi)[ \d.]*\)$",
-    ),
-    ("container_scan", 2, False, 0, 0, ("detected os",), r"\bDetected OS\b"),
-    ("container_scan", 4, True, 0, 0, ("fixed-in",), r"^NAME +INSTALLED +FIXED-IN +TYPE +VULNERABILITY +SEVERITY"),
-    # secrets
-    ("secrets", 4, True, 0, 0, ("\nruleid:",), r"^RuleID:\s+\S+$"),
-    ("secrets", 1, True, 0, 0, ("\nfile:",), r"^File:\s+\S+$"),
-    ("secrets", 2, False, 0, 0, ("\nfinding:",), r"^Finding:\s+"),
-    ("secrets", 5, True, 0, 0, ("leaks found:",), r"\bleaks found: \d+"),
-    ("secrets", 5, True, 0, 0, ("leaks detected",), r"Leaks detected.*$"),
-    ("secrets", 2, True, 0, 0, ('"type": "',), r'^\s*"type": "[^"\n]+",?$'),
-    ("secrets", 2, False, 0, 0, ('"hashed_secret"',), r'"hashed_secret": "'),
-    ("secrets", 6, True, 0, 0, ("potential secrets",), r"^ERROR: Potential secrets about to be committed.*$"),
-    ("secrets", 3, True, 0, 0, ("\nsecret type:",), r"^Secret Type: .*$"),
-    ("secrets", 1, True, 0, 0, ("location:",), r"^Location:\s+\S+:\d+$"),
-    ("secrets", 5, True, 0, 3, ("verified result",), r"Found (?:verified|unverified) result"),
-    # training
-    ("training", 6, True, 0, 0, ("loss",), r"(?i)\bloss(?: is|:|=| =)\s*(?:nan|inf)\b.*$"),
-    (
-        "training",
-        4,
-        True,
-        0,
-        0,
-        ("nan loss", "nan detected", "nan encountered"),
-        r"(?i)\bnan (?:loss|detected|encountered)\b.*$",
-    ),
-    ("training", 4, True, 2, 0, ("floatingpointerror",), r"^FloatingPointError: .*$"),
-    ("training", 6, True, 2, 1, ("contains nan", "contains infinity"), r"Input (?:X |y )?contains (?:NaN|infinity).*$"),
-    ("training", 6, True, 2, 0, ("is expecting",), r"X has \d+ features, but \w+ is expecting \d+ features.*$"),
-    ("training", 6, True, 1, 0, ("cuda out of memory",), r"CUDA out of memory.*$"),
-    ("training", 1, False, 0, 0, ("\nepoch ",), r"(?i)^epoch \d+"),
-    (
-        "training",
-        2,
-        False,
-        0,
-        0,
-        ("runtimewarning",),
-        r"RuntimeWarning: (?:overflow|invalid value|divide by zero) encountered",
-    ),
-    ("training", 2, False, 0, 0, ("convergencewarning",), r"ConvergenceWarning"),
-    # model_validation
-    ("model_validation", 8, True, 1, 0, ("model validation failed",), r"(?i)model validation failed.*$"),
-    (
-        "model_validation",
-        5,
-        True,
-        0,
-        0,
-        ("below", "under", "<"),
-        r"(?i)\b(?:accuracy|f1\w*|auc|rmse|precision|recall)\b[^\n]{0,40}?(?:below|under|<)"
-        r"(?: the)?(?: threshold| gate)? *[\d.]+",
-    ),
-    (
-        "model_validation",
-        7,
-        True,
-        2,
-        0,
-        ("drift detected",),
-        r"(?i)\b(?:data|concept|prediction|feature) drift detected.*$",
-    ),
-    ("model_validation", 1, True, 0, 0, ("\npsi",), r"(?i)^psi\s+\S+\s+[\d.]+$"),
-    (
-        "model_validation",
-        5,
-        True,
-        1,
-        0,
-        ("missing column", "schema mismatch", "unexpected column"),
-        r"(?i)\b(?:missing columns?|schema mismatch|unexpected columns?)\b.*$",
-    ),
-    ("model_validation", 1, False, 0, 0, ("evaluation",), r"(?i)\bevaluation\b"),
-    # k8s_crashloop
-    ("k8s_crashloop", 5, True, 1, 3, ("crashloopbackoff",), r"\bCrashLoopBackOff\b.*$"),
-    ("k8s_crashloop", 5, True, 0, 0, ("back-off restarting",), r"Back-off restarting failed container.*$"),
-    ("k8s_crashloop", 2, False, 0, 3, ("last state:",), r"^\s+Last State:\s+Terminated"),
-    ("k8s_crashloop", 1, True, 0, 0, ("exit code:",), r"^\s+Exit Code:\s+[1-9]\d*$"),
-    ("k8s_crashloop", 2, False, 0, 0, ("--previous",), r"kubectl (?:-n \S+ )?logs .*--previous"),
-    # k8s_oom
-    ("k8s_oom", 7, True, 1, 2, ("oomkilled",), r"OOMKilled\b.*$"),
-    ("k8s_oom", 4, True, 0, 0, ("exit code:",), r"Exit Code:\s+137\b"),
-    ("k8s_oom", 7, True, 0, 0, ("memory cgroup out of memory",), r"Memory cgroup out of memory.*$"),
-    ("k8s_oom", 5, True, 0, 0, ("oom-killer",), r"invoked oom-killer.*$"),
-    ("k8s_oom", 3, False, 0, 0, ("oom-kill:",), r"\boom-kill:"),
-    # k8s_image_pull
-    (
-        "k8s_image_pull",
-        6,
-        True,
-        0,
-        0,
-        ("errimagepull", "imagepullbackoff", "invalidimagename", "errimageneverpull"),
-        r"\b(?:ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull)\b.*$",
-    ),
-    ("k8s_image_pull", 6, True, 0, 0, ("failed to pull image",), r"Failed to pull image.*$"),
-    ("k8s_image_pull", 3, True, 0, 0, ("back-off pulling image",), r"Back-off pulling image.*$"),
-    # k8s_probe
-    ("k8s_probe", 7, True, 0, 0, ("probe failed",), r"(?:Readiness|Liveness|Startup) probe failed.*$"),
-    (
-        "k8s_probe",
-        5,
-        True,
-        0,
-        0,
-        ("failed liveness", "failed readiness", "failed startup"),
-        r"failed (?:liveness|readiness|startup) probe.*$",
-    ),
-    (
-        "k8s_probe",
-        1,
-        False,
-        0,
-        0,
-        ("readiness:", "liveness:", "startup:"),
-        r"^\s+(?:Readiness|Liveness|Startup):\s+(?:http-get|exec|tcp-socket)",
-    ),
-    # k8s_latency
-    ("k8s_latency", 8, True, 0, 0, ('"alertname":',), r'"alertname": ?"\w*(?:Latency|Slow)\w*"'),
-    ("k8s_latency", 8, True, 0, 0, ("alertname=",), r"\balertname=\"?\w*(?:Latency|Slow)\w*"),
-    ("k8s_latency", 3, False, 0, 0, ("histogram_quantile(",), r"histogram_quantile\("),
-    ("k8s_latency", 3, False, 0, 0, ("_seconds_",), r"(?:request_duration|latency)_seconds_(?:bucket|count)"),
-    ("k8s_latency", 2, True, 0, 0, ("\n{",), r"^\{[^}\n]*\} => [\d.eE+-]+ @\[.*$"),
-    ("k8s_latency", 5, True, 0, 0, (" latency",), r"(?i)\bp(?:9[059]|50) latency\b.*$"),
-    ("k8s_latency", 3, True, 0, 0, ("latency",), r"(?i)\blatency\b[^\n]*\b(?:threshold|above|exceeds?)\b.*$"),
-    ("k8s_latency", 5, True, 0, 0, ("upstream request timeout",), r"(?i)upstream request timeout.*$"),
-    ("k8s_latency", 3, True, 0, 0, ("slow request",), r"(?i)\bslow request\b.*$"),
-    # argocd_sync
-    ("argocd_sync", 7, True, 0, 0, ("comparisonerror",), r"\bComparisonError\b.*$"),
-    ("argocd_sync", 7, True, 0, 0, ("failed to apply",), r"one or more objects failed to apply.*$"),
-    (
-        "argocd_sync",
-        4,
-        True,
-        0,
-        0,
-        ("completed with phase",),
-        r"Operation has completed with phase: (?:Failed|Error).*$",
-    ),
-    ("argocd_sync", 6, True, 0, 0, ("failed to sync app",), r"Failed to sync app.*$"),
-    ("argocd_sync", 5, True, 0, 0, ("syncerror", "syncfailed"), r"\bSync(?:Error|Failed)\b.*$"),
-    (
-        "argocd_sync",
-        3,
-        True,
-        0,
-        0,
-        ("outofsync ",),
-        r"\bOutOfSync +(?:Missing|Degraded|Healthy|Progressing|Suspended|Unknown) +\S.*$",
-    ),
-    ("argocd_sync", 2, False, 0, 0, ("sync status:",), r"^Sync Status:\s+(?:OutOfSync|Unknown)"),
-    ("argocd_sync", 1, False, 0, 0, ("application=argocd/",), r"\bapplication=argocd/"),
-    # infra
-    ("infra", 6, True, 0, 3, ("unreachable!",), r"UNREACHABLE! =>.*$"),
-    ("infra", 5, True, 0, 0, ("failed to connect to the host",), r"Failed to connect to the host via ssh.*$"),
-    ("infra", 5, True, 0, 0, ("failed! =>",), r"^fatal: \[[^\]\n]+\]: FAILED! =>.*$"),
-    ("infra", 6, True, 0, 0, ("no matching distribution",), r"No matching distribution found for.*$"),
-    (
-        "infra",
-        3,
-        True,
-        0,
-        0,
-        ("could not find a version",),
-        r"Could not find a version that satisfies the requirement \S+",
-    ),
-    ("infra", 5, True, 0, 0, ("[rejected]",), r"! \[rejected\].*$"),
-    ("infra", 5, True, 0, 0, ("failed to push",), r"^error: failed to push some refs.*$"),
-    ("infra", 6, True, 0, 1, ("(gcloud.",), r"^ERROR: \(gcloud\.[\w.-]+\).*$"),
-    ("infra", 6, True, 0, 0, ("quota '",), r"Quota '[\w_]+' exceeded.*$"),
-    ("infra", 6, True, 0, 0, ("no space left",), r"No space left on device.*$"),
-    (
-        "infra",
-        3,
-        True,
-        0,
-        0,
-        ("dial tcp",),
-        r"dial tcp [\w.:\[\]-]+: (?:i/o timeout|connect: connection refused|connect: no route to host).*$",
-    ),
-    ("infra", 5, True, 0, 0, ("failed to get ca certs",), r"failed to get CA certs.*$"),
-    ("infra", 5, True, 0, 0, ("shutdown signal",), r"The runner has received a shutdown signal.*$"),
-    ("infra", 5, True, 0, 2, ("│ error: ",), r"^│ Error: .*$"),
-    (
-        "infra",
-        5,
-        True,
-        0,
-        0,
-        ("cluster unreachable", "installation failed"),
-        r"Error: (?:Kubernetes cluster unreachable|INSTALLATION FAILED).*$",
-    ),
-    # generic: decisive candidates that say nothing about the category
-    (None, 2, True, 0, 0, ("##[error]",), r"^##\[error\].*$"),
-    (
-        None,
-        2,
-        True,
-        3,
-        0,
-        ("error", "exception", "failure", "fault"),
-        r"^[\w.]*(?:Error|Exception|Failure|Fault)\b:? .*$",
-    ),
-    (None, 1, True, 0, 0, ("\nerror", "\nfatal", "\npanic"), r"(?i)^(?:error|fatal|panic)\b[:!]? .*$"),
-    (None, 1, True, 0, 0, ("level=error", "level=fatal"), r"\blevel=(?:error|fatal)\b.*$"),
-    (None, 1, True, 0, 0, ("code ", "status "), r"(?i)\bexit(?:ed)? (?:with )?(?:code|status) [1-9]\d*.*$"),
-    (None, 2, True, 0, 0, ('"alertname":',), r'"alertname": ?"[^"\n]+"'),
-    (
-        None,
-        0.5,
-        True,
-        0,
-        0,
-        ("mismatch", "broken", "not found", "failed", "invalid", "denied", "cannot", "unable to", "problem"),
-        r"(?i)\b(?:mismatch|broken|not found|failed|invalid|denied|cannot|unable to|problems?)\b.*$",
-    ),
-]
+# A tool's command line in the log (flake8 src/, $ trivy image ..., Run bandit -r .) and its name in the
+# failing step's name (the first hint) or in the job's or workflow's (the later ones); a weaker word of
+# a step or job name (test, lint, train); an alert name's word (ModelPodOOMKilled).
+TOOL_LINE_WEIGHT = 4
+HINT_TOOL_WEIGHT = 10
+HINT_WORD_WEIGHT = 5
+LATER_HINT_SHARE = 0.5
+ALERT_WEIGHT = 8
+# What builders put before every line: "[   38s] " (OBS), "[12:01:02] ", an ISO timestamp.
+_LINE_PREFIX = re.compile(
+    r"^(?:\[ *\d+(?:\.\d+)?s\] |\[\d\d:\d\d:\d\d\] |\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?Z? )",
+    re.M,
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class Rule:
-    """One rule of the table above, with its pattern compiled."""
+    """One rule: lines holding one of ``keys`` (lower case; "\\n" = at a line's start) are tried against ``pattern``."""
 
     category: str | None
     weight: float
-    decisive: bool
-    before: int
-    after: int
+    pattern: str
     keys: tuple
-    regex: re.Pattern
+    decisive: bool = True
+    before: int = 0
+    after: int = 0
+    regex: re.Pattern = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "regex", re.compile(self.pattern, re.M))
 
 
-_COMPILED = [
-    Rule(category=c, weight=w, decisive=d, before=b, after=a, keys=k, regex=re.compile(p, re.M))
-    for c, w, d, b, a, k, p in _RULES
+_RULES = [
+    # test
+    Rule("test", 3, r"^E {2,}\S.*$", ("\ne  ",), before=3),
+    Rule("test", 4, r"^(?:FAILED|ERROR) \S+\.py\b.*$", ("\nfailed ", "\nerror ")),
+    Rule("test", 4, r"^=+ .*\b\d+ (?:failed|errors?)\b.*=+$", ("failed", "error")),
+    Rule("test", 4, r"^(?:\d+ \w+, )*\d+ (?:failed|errors?)(?:, \d+ \w+)* in [\d.]+s\b.*$", (" failed", " error")),
+    Rule(
+        "test",
+        2,
+        r"^_{3,} (?:ERROR at setup of |ERROR collecting |ERROR at teardown of )?\S+ _{3,}$",
+        ("___ ",),
+        after=1,
+    ),
+    Rule("test", 4, r"^FAILED \((?:failures|errors)=\d+.*$", ("\nfailed (",)),
+    Rule("test", 3, r"Interrupted: \d+ errors? during collection", ("during collection",)),
+    Rule(
+        "test",
+        2,
+        r"^=+ (?:FAILURES|ERRORS|short test summary info) =+$",
+        ("= failures =", "= errors =", "short test summary"),
+        decisive=False,
+    ),
+    Rule("test", 1, r"^Ran \d+ tests? in ", ("\nran ",), decisive=False),
+    Rule("test", 3, r"^>\s+assert\b.*$", ("\n>",), after=1),
+    Rule(
+        "test", 6, r"ImportError while (?:importing test module|loading conftest).*$", ("importerror while",), after=4
+    ),
+    Rule("test", 5, r"^(?:_pytest\.\w+(?:\.\w+)*\.)?(?:UsageError|Failed): .*$", ("usageerror: ", "failed: ")),
+    Rule("test", 3, r"/_pytest/", ("/_pytest/",), decisive=False),
+    Rule("test", 5, r"^(?:pytest|py\.test): error: .*$", ("pytest: error",)),
+    Rule(
+        "test",
+        6,
+        r"^ERROR: +[\w.-]+: (?:commands failed|InvocationError).*$",
+        (": commands failed", ": invocationerror"),
+    ),
+    Rule("test", 6, r"^\s*[\w.-]+: FAIL code \d+.*$", (": fail code ",)),
+    Rule("test", 4, r"InvocationError for command .*$", ("invocationerror for",)),
+    Rule("test", 6, r"^nox > Session \S+ failed\..*$", ("nox > session",)),
+    Rule("test", 3, r"^(?:FAIL|ERROR): \w+ \([\w.]+\).*$", ("\nfail: ", "\nerror: ")),
+    Rule("test", 2, r"^collected \d+ items?(?: / \d+ errors?)?", ("\ncollected ",), decisive=False),
+    Rule("test", 2, r"^=+ test session starts =+$", ("test session starts",), decisive=False),
+    Rule("test", 4, r"^--- FAIL: Test\w+.*$", ("--- fail: ",)),
+    Rule("test", 3, r"^FAIL\s+\S+\s+[\d.]+s$", ("\nfail",)),
+    # lint
+    Rule("lint", 2, r"^\S+\.pyi?:\d+:\d+: [A-Z]{1,3}\d{2,4}\b.*$", (".py",)),
+    Rule("lint", 4, r"^Found \d+ errors?\.$", ("\nfound ",)),
+    Rule("lint", 5, r"^\d+ files? would be reformatted.*$", ("would be reformatted",)),
+    Rule("lint", 4, r"^(?:[Ww]ould reformat:?) \S+.*$", ("would reformat",)),
+    Rule("lint", 1, r"^\s*--> \S+\.pyi?:\d+:\d+$", ("--> ",)),
+    Rule("lint", 3, r"^\S+\.ya?ml:\d+:\d+: \[(?:error|warning)\].*$", (": [error]", ": [warning]")),
+    Rule("lint", 3, r"^\s+\d+:\d+\s+(?:error|warning)\s+.*\([\w-]+\)$", ("error ", "warning ")),
+    Rule("lint", 3, r"^\S+\.pyi?:\d+: error: .*$", (": error: ",)),
+    Rule("lint", 4, r"^Failed: \d+ failure\(s\).*$", ("failure(s)",)),
+    Rule("lint", 3, r"^\S+\.ya?ml:\d+(?::\d+)?: [a-z-]+\[[a-z-]+\].*$", (".yml:", ".yaml:")),
+    Rule("lint", 5, r"^ERROR: \S+ Imports are incorrectly sorted.*$", ("incorrectly sorted",)),
+    Rule("lint", 2, r"^Your code has been rated at -?[\d.]+/10", ("has been rated at",), decisive=False),
+    Rule("lint", 4, r"^In \S+ line \d+:$", ("\nin ",), after=3),
+    Rule("lint", 3, r"\^-+ SC\d{4}(?: \(\w+\))?: .*$", ("-- sc",)),
+    Rule("lint", 3, r"^\S+:\d+ DL\d{4} .*$", (" dl3", " dl4")),
+    Rule("lint", 4, r"Code style issues (?:found|were found).*$", ("code style issues",)),
+    Rule("lint", 3, r"^\S+\.go:\d+:\d+: .* \([\w-]+\)$", (".go:",)),
+    Rule("lint", 2, r"^\S+\.pyi?:\d+:\d+: (?:error|warning): .*$", (": error: ", ": warning: ")),
+    # sast
+    Rule("sast", 5, r"^>> Issue: \[B\d{3}:\w+\].*$", ("\n>> issue:",), after=4),
+    Rule("sast", 1, r"^\s+Location: \S+:\d+:\d+$", ("location:",)),
+    Rule("sast", 1, r"^\s+Severity: (?:High|Medium|Low)\s+Confidence:", ("confidence:",), decisive=False),
+    Rule("sast", 2, r"^Run started:", ("\nrun started:",), decisive=False),
+    Rule("sast", 5, r"^\s*(?:\u276f\u276f\u2771|\u276f\u2771|\u2771) [\w.-]+$", ("❱ ",), after=2),
+    Rule("sast", 6, r"\bG\d{3} \(CWE-\d+\): .*$", (" (cwe-",)),
+    Rule("sast", 2, r"^\s*Issues ?: [1-9]\d*$", ("issues",)),
+    Rule("sast", 6, r"^\s*Total issues \(by severity\):$", ("total issues (by severity)",), after=5),
+    Rule("sast", 2, r"^\s*Nosec ?: \d+$", ("nosec",), decisive=False),
+    Rule("sast", 4, r"\b\d+ (?:Code|Blocking) Findings?\b.*$", (" findings", " finding")),
+    # sca
+    Rule("sca", 2, r"^\S+ +\S+ +(?:PYSEC-\d{4}-\d+|GHSA-[\w-]{14}|CVE-\d{4}-\d+) .*$", ("pysec-", "ghsa-", "cve-")),
+    Rule(
+        "sca",
+        5,
+        r"✗ (?:Low|Medium|High|Critical) severity vulnerability found in \S+",
+        ("severity vulnerability found",),
+        after=1,
+    ),
+    Rule("sca", 1, r"^\s*Introduced through: .*$", ("introduced through:",)),
+    Rule(
+        "sca", 4, r"^Tested \d+ dependencies for known issues, found \d+ issues?.*$", ("dependencies for known issues",)
+    ),
+    Rule("sca", 3, r"^\d+ (?:low|moderate|high|critical) severity vulnerabilit.*$", (" severity vulnerabilit",)),
+    Rule(
+        "sca",
+        6,
+        r"^(?:Error: )?Found \d+ (?:known )?vulnerabilit(?:y|ies)(?:, ignored \d+)? in \d+ packages?.*$",
+        ("vulnerabilit",),
+    ),
+    Rule("sca", 4, r"^Name +Version +ID +Fix Versions\b", ("fix versions",), decisive=False),
+    Rule("sca", 6, r"^Vulnerability #\d+: GO-\d{4}-\d+.*$", ("vulnerability #",)),
+    Rule("sca", 2, r"^\s+Found in: \S+@\S+$", ("found in: ",)),
+    Rule("sca", 6, r"Your code is affected by \d+ vulnerabilit.*$", ("your code is affected",)),
+    Rule("sca", 5, r"\bRUSTSEC-\d{4}-\d{4}\b.*$", ("rustsec-",)),
+    Rule("sca", 6, r"^error: \d+ vulnerabilit(?:y|ies) found!?.*$", ("vulnerabilit",)),
+    Rule("sca", 5, r"^(?:Error: )?Found \d+ vulnerabilit(?:y|ies):?$", ("vulnerabilit",)),
+    Rule("sca", 5, r"-> Vulnerability (?:found|reported) in .*$", ("-> vulnerability",)),
+    Rule("sca", 4, r"checked \d+ packages, using\b", ("checked ",), decisive=False),
+    Rule("sca", 5, r"VULNERABILITIES (?:FOUND|REPORTED).*$", ("vulnerabilities found", "vulnerabilities reported")),
+    Rule("sca", 3, r"^\| [\w.\[\]-]+ +\| [\w.]+ +\| [^|\n]+\| \d{4,} +\|$", ("|",)),
+    Rule(
+        "sca", 4, r"One or more dependencies were identified with known vulnerabilities.*$", ("identified with known",)
+    ),
+    Rule("sca", 3, r"https://osv\.dev/\S+", ("osv.dev/",)),
+    # container_scan
+    Rule(
+        "container_scan",
+        6,
+        r"^Total: \d+ \((?:UNKNOWN: \d+, )?(?:LOW: \d+, )?(?:MEDIUM: \d+, )?(?:HIGH: \d+, )?CRITICAL: \d+\)",
+        ("\ntotal: ",),
+    ),
+    Rule("container_scan", 3, r"^[│|] *[^│|\n]*[│|] *CVE-\d{4}-\d+ *[│|] *CRITICAL *[│|].*$", ("cve-",)),
+    Rule("container_scan", 1, r"^[│|] *[^│|\n]*[│|] *CVE-\d{4}-\d+ *[│|] *HIGH *[│|].*$", ("cve-",)),
+    Rule(
+        "container_scan",
+        2,
+        r"\((?:debian|alpine|ubuntu|redhat|centos|amazon|rocky|wolfi)[ \d.]*\)$",
+        ("(debian", "(alpine", "(ubuntu", "(redhat", "(centos", "(amazon", "(rocky", "(wolfi"),
+        decisive=False,
+    ),
+    Rule("container_scan", 2, r"\bDetected OS\b", ("detected os",), decisive=False),
+    Rule("container_scan", 4, r"^NAME +INSTALLED +FIXED-IN +TYPE +VULNERABILITY +SEVERITY", ("fixed-in",)),
+    Rule("container_scan", 6, r"by severity: \d+ critical, \d+ high\b.*$", ("by severity:",)),
+    Rule("container_scan", 3, r"Scanned for vulnerabilities\b", ("scanned for vulnerabilities",), decisive=False),
+    Rule(
+        "container_scan",
+        3,
+        r"^\S+ +\S+ +(?:\S+ +)?(?:deb|apk|rpm|binary|go-module|java-archive"
+        r"|npm|python|gem) +(?:CVE-\d{4}-\d+|GHSA-[\w-]{14}) +\w+.*$",
+        ("cve-", "ghsa-"),
+    ),
+    Rule("container_scan", 2, r"\b(?:CVE-\d{4}-\d+|GHSA-[\w-]{14}) +(?:Critical|High)\b.*$", ("cve-", "ghsa-")),
+    Rule("container_scan", 6, r"^\s*\d+ vulnerabilities found in \d+ packages?.*$", ("vulnerabilities found in",)),
+    Rule("container_scan", 2, r"^\s+(?:CRITICAL|HIGH) +[1-9]\d*\s*$", ("critical", "high")),
+    Rule("container_scan", 4, r"\u2717 (?:CRITICAL|HIGH) CVE-\d{4}-\d+.*$", ("\u2717 critical", "\u2717 high")),
+    # secrets
+    Rule("secrets", 4, r"^RuleID:\s+\S+$", ("\nruleid:",)),
+    Rule("secrets", 1, r"^File:\s+\S+$", ("\nfile:",)),
+    Rule("secrets", 2, r"^Finding:\s+", ("\nfinding:",), decisive=False),
+    Rule("secrets", 5, r"\bleaks found: \d+", ("leaks found:",)),
+    Rule("secrets", 5, r"Leaks detected.*$", ("leaks detected",)),
+    Rule("secrets", 2, r'^\s*"type": "[^"\n]+",?$', ('"type": "',)),
+    Rule("secrets", 2, r'"hashed_secret": "', ('"hashed_secret"',), decisive=False),
+    Rule("secrets", 6, r"^ERROR: Potential secrets about to be committed.*$", ("potential secrets",)),
+    Rule("secrets", 3, r"^Secret Type: .*$", ("\nsecret type:",)),
+    Rule("secrets", 1, r"^Location:\s+\S+:\d+$", ("location:",)),
+    Rule("secrets", 5, r"Found (?:verified|unverified) result", ("verified result",), after=3),
+    Rule("secrets", 6, r"GH013: Repository rule violations found.*$", ("gh013",)),
+    Rule("secrets", 7, r"Push cannot contain secrets.*$", ("push cannot contain secrets",)),
+    Rule("secrets", 4, r"GITHUB PUSH PROTECTION", ("push protection",), decisive=False),
+    Rule("secrets", 3, r"\u2014\u2014 [^\u2014\n]+ \u2014{3,}", ("\u2014\u2014 ",)),
+    Rule("secrets", 4, r"\b\d+ (?:incidents?|secrets?) (?:detected|found)\b.*$", (" detected", " found")),
+    Rule("secrets", 4, r"^\s*Detector Type: \S+.*$", ("detector type:",)),
+    Rule("secrets", 2, r"^\s*(?:Raw result|Secret):\s+\S+", ("raw result:", "secret:"), decisive=False),
+    Rule("secrets", 6, r"\[ERROR\] Matched one or more prohibited patterns.*$", ("prohibited patterns",)),
+    Rule("secrets", 5, r"\b\d+ incidents? (?:has|have) been found\b.*$", ("been found",)),
+    Rule("secrets", 4, r'"(?:RuleID|offender|Match)": "', ('"ruleid":', '"offender":')),
+    # training
+    Rule(
+        "training", 4, r"(?i)\bnan (?:loss|detected|encountered)\b.*$", ("nan loss", "nan detected", "nan encountered")
+    ),
+    Rule("training", 4, r"^FloatingPointError: .*$", ("floatingpointerror",), before=2),
+    Rule(
+        "training",
+        6,
+        r"Input (?:X |y )?contains (?:NaN|infinity).*$",
+        ("contains nan", "contains infinity"),
+        before=2,
+        after=1,
+    ),
+    Rule("training", 6, r"X has \d+ features, but \w+ is expecting \d+ features.*$", ("is expecting",), before=2),
+    Rule("training", 6, r"CUDA out of memory.*$", ("cuda out of memory",), before=1),
+    Rule("training", 1, r"(?i)^epoch \d+", ("\nepoch ",), decisive=False),
+    Rule(
+        "training",
+        2,
+        r"RuntimeWarning: (?:overflow|invalid value|divide by zero) encountered",
+        ("runtimewarning",),
+        decisive=False,
+    ),
+    Rule("training", 2, r"ConvergenceWarning", ("convergencewarning",), decisive=False),
+    Rule("training", 5, r"(?i)\bloss\s*(?:is|:|=)?\s*(?:nan|inf)\b.*$", ("loss",)),
+    Rule(
+        "training", 4, r"(?:----?>|^\s*File .*, in )\s*\d*\s*[\w.\[\]]+\.fit(?:_transform|_generator)?\(.*$", (".fit",)
+    ),
+    Rule("training", 3, r"\bin fit\b.*$", ("in fit",), decisive=False),
+    Rule("training", 5, r"(?i)^\s*(?:>\s+)?assert\s+[\w.\[\]\"']*acc\w*[\w.\[\]\"']*\s*(?:>=?|<=?)\s*.*$", ("assert",)),
+    Rule("training", 5, r"(?i)\btraining (?:job )?failed\b.*$", ("training failed", "training job failed")),
+    Rule(
+        "training",
+        5,
+        r"(?:mat1 and mat2 shapes cannot be multiplied|Expected all tensors to be on the same device"
+        r"|element 0 of tensors does not require grad).*$",
+        ("mat1 and mat2", "same device", "does not require grad"),
+    ),
+    Rule(
+        "training",
+        5,
+        r"(?:Found input variables with inconsistent numbers of samples"
+        r"|Unknown label type|needs samples of at least 2 classes).*$",
+        ("inconsistent numbers of samples", "unknown label type", "at least 2 classes"),
+    ),
+    Rule("training", 5, r"Shapes \([^)\n]*\) and \([^)\n]*\) are incompatible.*$", ("are incompatible",)),
+    Rule(
+        "training",
+        4,
+        r"(?:logits and labels must have the same|NaN or Inf found in input tensor|Gradient overflow).*$",
+        ("logits and labels", "nan or inf found", "gradient overflow"),
+    ),
+    Rule("training", 4, r"\bXGBoostError\b.*$|\[LightGBM\] \[Fatal\].*$", ("xgboosterror", "[lightgbm] [fatal]")),
+    Rule(
+        "training",
+        3,
+        r"\b(?:train_function|train_step|trainer\.train\(|\.train\()",
+        ("train_function", "train_step", ".train("),
+        decisive=False,
+    ),
+    # model_validation
+    Rule("model_validation", 8, r"(?i)model validation failed.*$", ("model validation failed",), before=1),
+    Rule(
+        "model_validation",
+        5,
+        r"(?i)\b(?:accuracy|f1\w*|auc|rmse|precision|recall)\b[^\n]{0,40}?(?:below"
+        r"|under|<)(?: the)?(?: threshold| gate)? *[\d.]+",
+        ("below", "under", "<"),
+    ),
+    Rule("model_validation", 1, r"(?i)^psi\s+\S+\s+[\d.]+$", ("\npsi",)),
+    Rule(
+        "model_validation",
+        5,
+        r"(?i)\b(?:missing columns?|schema mismatch|unexpected columns?)\b.*$",
+        ("missing column", "schema mismatch", "unexpected column"),
+        before=1,
+    ),
+    Rule("model_validation", 1, r"(?i)\bevaluation\b", ("evaluation",), decisive=False),
+    Rule("model_validation", 7, r"(?i)\bdrift detected\b.*$", ("drift detected",)),
+    Rule("model_validation", 6, r"Drift is detected for \d+ out of \d+ columns.*$", ("drift is detected",)),
+    Rule("model_validation", 3, r"(?i)\b(?:dataset drift|share of drifted|drift share)\b", ("drift",), decisive=False),
+    Rule("model_validation", 7, r"Failed to enforce schema.*$", ("failed to enforce schema",)),
+    Rule("model_validation", 7, r"Model is missing inputs.*$", ("model is missing inputs",)),
+    Rule("model_validation", 3, r"\b_enforce_schema\b", ("_enforce_schema",), decisive=False),
+    Rule("model_validation", 7, r"A total of \d+ schema errors were found.*$", ("schema errors were found",)),
+    Rule("model_validation", 4, r"SchemaErrorReason\.\w+: \d+.*$", ("schemaerrorreason.",)),
+    Rule("model_validation", 4, r"\bSchemaErrors?\(.*$", ("schemaerror",)),
+    Rule("model_validation", 4, r"\bvalidator failed\b.*$", ("validator failed",)),
+    Rule("model_validation", 3, r'^\s*"success": false,?$', ('"success": false',)),
+    Rule("model_validation", 3, r'^\s*"unexpected_percent": [\d.]+,?$', ('"unexpected_percent"',)),
+    Rule("model_validation", 4, r'"expectation_type": "expect_\w+"', ("expectation_type",), decisive=False),
+    Rule("model_validation", 5, r"(?i)\bacceptance\b[^\n]*\bFAIL(?:ED)?\b.*$", ("acceptance",)),
+    Rule(
+        "model_validation",
+        6,
+        r"(?i)\b(?:quality|accuracy|validation|model|metric) gate\b[^\n]*\b(?:fail\w*|not met|blocked)\b.*$",
+        (" gate",),
+    ),
+    Rule(
+        "model_validation",
+        7,
+        r"(?:ModelValidationFailedException|threshold check failed).*$",
+        ("modelvalidationfailedexception", "threshold check failed"),
+    ),
+    Rule(
+        "model_validation",
+        6,
+        r"(?:Incompatible input types for column|Can not safely convert).*$",
+        ("incompatible input types", "can not safely convert"),
+    ),
+    Rule("model_validation", 6, r"failed (?:element-wise|series or dataframe) validator.*$", ("validator",)),
+    Rule(
+        "model_validation",
+        5,
+        r"(?:non-nullable series|column '[^'\n]+' not in (?:dataframe|DataFrameSchema)).*$",
+        ("non-nullable series", "not in dataframe"),
+    ),
+    Rule("model_validation", 5, r"(?i)\bexpectations? (?:suite )?(?:failed|not met)\b.*$", ("expectation",)),
+    Rule("model_validation", 4, r"(?i)\banomal(?:y|ies) (?:found|detected)\b.*$", ("anomal",)),
+    # k8s_crashloop
+    Rule("k8s_crashloop", 5, r"\bCrashLoopBackOff\b.*$", ("crashloopbackoff",), before=1, after=3),
+    Rule("k8s_crashloop", 5, r"Back-off restarting failed container.*$", ("back-off restarting",)),
+    Rule("k8s_crashloop", 2, r"^\s+Last State:\s+Terminated", ("last state:",), decisive=False, after=3),
+    Rule("k8s_crashloop", 1, r"^\s+Exit Code:\s+[1-9]\d*$", ("exit code:",)),
+    Rule("k8s_crashloop", 2, r"kubectl (?:-n \S+ )?logs .*--previous", ("--previous",), decisive=False),
+    Rule("k8s_crashloop", 5, r"^[\w.]*OperationalError: .*$", ("operationalerror: ",)),
+    Rule(
+        "k8s_crashloop",
+        4,
+        r"(?:could not connect to server|Is the server running on host"
+        r"|Can't connect to MySQL server|password authentication failed for user).*$",
+        (
+            "could not connect to server",
+            "is the server running",
+            "can't connect to mysql",
+            "password authentication failed",
+        ),
+    ),
+    Rule(
+        "k8s_crashloop",
+        6,
+        r"(?:Application startup failed|Worker failed to boot).*$",
+        ("application startup failed", "worker failed to boot"),
+    ),
+    Rule(
+        "k8s_crashloop",
+        6,
+        r"(?:exec format error|exec user process caused).*$",
+        ("exec format error", "exec user process caused"),
+    ),
+    Rule(
+        "k8s_crashloop",
+        5,
+        r"(?:OCI runtime create failed|failed to create containerd task|RunContainerError).*$",
+        ("oci runtime create failed", "failed to create containerd task", "runcontainererror"),
+    ),
+    Rule("k8s_crashloop", 3, r"\b(?:pyfunc\.)?load_model\(.*$", ("load_model(",)),
+    Rule(
+        "k8s_crashloop",
+        4,
+        r"(?:Failed to load model|ModelMissingError|storage-initializer).*$",
+        ("failed to load model", "modelmissingerror", "storage-initializer"),
+    ),
+    # k8s_oom
+    Rule("k8s_oom", 9, r"OOMKilled\b.*$", ("oomkilled",), before=1, after=2),
+    Rule("k8s_oom", 4, r"Exit Code:\s+137\b", ("exit code:",)),
+    Rule("k8s_oom", 7, r"Memory cgroup out of memory.*$", ("memory cgroup out of memory",)),
+    Rule("k8s_oom", 5, r"invoked oom-killer.*$", ("oom-killer",)),
+    Rule("k8s_oom", 3, r"\boom-kill:", ("oom-kill:",), decisive=False),
+    Rule("k8s_oom", 6, r"\bEvicted\b.*$", ("evicted",)),
+    Rule("k8s_oom", 7, r"The node was low on resource: memory.*$", ("low on resource: memory",)),
+    Rule("k8s_oom", 3, r"\bMemoryPressure\b.*$", ("memorypressure",)),
+    Rule("k8s_oom", 4, r"(?i)\bexit(?:ed)? (?:with )?(?:code|status):? ?137\b.*$", ("137",)),
+    Rule(
+        "k8s_oom",
+        5,
+        r"(?:java\.lang\.OutOfMemoryError|fatal error: runtime: out of memory|JavaScript heap out of memory).*$",
+        ("outofmemoryerror", "runtime: out of memory", "heap out of memory"),
+    ),
+    Rule("k8s_oom", 5, r"Killed process \d+ .*$", ("killed process",)),
+    # k8s_image_pull
+    Rule(
+        "k8s_image_pull",
+        6,
+        r"\b(?:ErrImagePull|ImagePullBackOff|InvalidImageName|ErrImageNeverPull)\b.*$",
+        ("errimagepull", "imagepullbackoff", "invalidimagename", "errimageneverpull"),
+    ),
+    Rule("k8s_image_pull", 6, r"Failed to pull image.*$", ("failed to pull image",)),
+    Rule("k8s_image_pull", 3, r"Back-off pulling image.*$", ("back-off pulling image",)),
+    # k8s_probe
+    Rule("k8s_probe", 7, r"(?:Readiness|Liveness|Startup) probe failed.*$", ("probe failed",)),
+    Rule(
+        "k8s_probe",
+        5,
+        r"failed (?:liveness|readiness|startup) probe.*$",
+        ("failed liveness", "failed readiness", "failed startup"),
+    ),
+    Rule(
+        "k8s_probe",
+        1,
+        r"^\s+(?:Readiness|Liveness|Startup):\s+(?:http-get|exec|tcp-socket)",
+        ("readiness:", "liveness:", "startup:"),
+        decisive=False,
+    ),
+    # k8s_latency
+    Rule("k8s_latency", 3, r"histogram_quantile\(", ("histogram_quantile(",), decisive=False),
+    Rule("k8s_latency", 3, r"(?:request_duration|latency)_seconds_(?:bucket|count)", ("_seconds_",), decisive=False),
+    Rule("k8s_latency", 2, r"^\{[^}\n]*\} => [\d.eE+-]+ @\[.*$", ("\n{",)),
+    Rule("k8s_latency", 5, r"(?i)\bp(?:9[059]|50) latency\b.*$", (" latency",)),
+    Rule("k8s_latency", 3, r"(?i)\blatency\b[^\n]*\b(?:threshold|above|exceeds?)\b.*$", ("latency",)),
+    Rule("k8s_latency", 5, r"(?i)upstream request timeout.*$", ("upstream request timeout",)),
+    Rule("k8s_latency", 3, r"(?i)\bslow request\b.*$", ("slow request",)),
+    Rule("k8s_latency", 6, r"upstream timed out \(110.*$", ("upstream timed out",)),
+    Rule("k8s_latency", 6, r"\b504 Gateway Time-?out\b.*$", ("504 gateway time",)),
+    Rule("k8s_latency", 4, r"(?i)\bGateway Time-?out\b.*$", ("gateway time",)),
+    Rule("k8s_latency", 5, r"\bresponse_flags?[=:] ?\"?UT\b", ("response_flag",)),
+    Rule("k8s_latency", 5, r"upstream_response_timeout", ("upstream_response_timeout",)),
+    Rule("k8s_latency", 5, r"\bupstream (?:response )?timeout\b.*$", ("upstream timeout", "upstream response timeout")),
+    Rule(
+        "k8s_latency",
+        5,
+        r"(?:curl: \(28\)|Operation timed out after \d+ milliseconds).*$",
+        ("curl: (28)", "operation timed out after"),
+    ),
+    Rule(
+        "k8s_latency",
+        3,
+        r'"(?:time|duration|elapsed|latency)(?:_seconds)?": ?[1-9]\d{2,}\.\d+',
+        ('"time":', '"duration":', '"elapsed":', '"latency":', '"time": ', '"duration": '),
+    ),
+    Rule("k8s_latency", 2, r"(?i)\belapsed time\b", ("elapsed time",), decisive=False),
+    Rule(
+        "k8s_latency",
+        3,
+        r"(?i)\b(?:took|duration[=:] ?|elapsed[=:] ?|request_time[=:] ?)\s*\d{4,}(?:\.\d+)? ?ms\b.*$",
+        ("took", "duration", "elapsed", "request_time"),
+    ),
+    Rule("k8s_latency", 2, r"(?i)\b(?:context )?deadline exceeded\b.*$", ("deadline exceeded",)),
+    Rule(
+        "k8s_latency",
+        3,
+        r"(?i)\b(?:request|read) timed? ?out\b.*$",
+        ("request timed out", "request timeout", "read timed out"),
+    ),
+    # argocd_sync
+    Rule("argocd_sync", 7, r"\bComparisonError\b.*$", ("comparisonerror",)),
+    Rule("argocd_sync", 7, r"one or more objects failed to apply.*$", ("failed to apply",)),
+    Rule("argocd_sync", 4, r"Operation has completed with phase: (?:Failed|Error).*$", ("completed with phase",)),
+    Rule("argocd_sync", 6, r"Failed to sync app.*$", ("failed to sync app",)),
+    Rule("argocd_sync", 5, r"\bSync(?:Error|Failed)\b.*$", ("syncerror", "syncfailed")),
+    Rule(
+        "argocd_sync",
+        3,
+        r"\bOutOfSync +(?:Missing|Degraded|Healthy|Progressing|Suspended|Unknown) +\S.*$",
+        ("outofsync ",),
+    ),
+    Rule("argocd_sync", 2, r"^Sync Status:\s+(?:OutOfSync|Unknown)", ("sync status:",), decisive=False),
+    Rule("argocd_sync", 1, r"\bapplication=argocd/", ("application=argocd/",), decisive=False),
+    Rule("argocd_sync", 7, r"Failed to load target state.*$", ("failed to load target state",)),
+    Rule("argocd_sync", 7, r"Failed to compare desired state to live state.*$", ("failed to compare desired state",)),
+    Rule(
+        "argocd_sync",
+        6,
+        r"(?i)(?:failed to generate manifest|Manifest generation error).*$",
+        ("failed to generate manifest", "manifest generation error"),
+    ),
+    Rule(
+        "argocd_sync",
+        6,
+        r"(?i)(?:plugin sidecar failed|couldn't find cmp-server plugin).*$",
+        ("plugin sidecar failed", "cmp-server plugin"),
+    ),
+    Rule(
+        "argocd_sync",
+        5,
+        r"(?:error resolving repo revision|Unable to resolve '[^'\n]*' to a commit SHA).*$",
+        ("error resolving repo revision", "to a commit sha"),
+    ),
+    Rule(
+        "argocd_sync",
+        6,
+        r"one or more synchronization tasks (?:completed unsuccessfully|are not valid).*$",
+        ("synchronization tasks",),
+    ),
+    Rule("argocd_sync", 4, r"grpc\.method=GenerateManifest\b", ("grpc.method=generatemanifest",), decisive=False),
+    Rule("argocd_sync", 3, r"apiVersion: argoproj\.io/v1alpha1", ("argoproj.io/",), decisive=False),
+    Rule(
+        "argocd_sync",
+        5,
+        r"(?:InvalidSpecError|application spec for \S+ is invalid).*$",
+        ("invalidspecerror", "application spec for"),
+    ),
+    Rule("argocd_sync", 3, r"^\s+phase: (?:Failed|Error)$", ("phase: ",)),
+    # infra
+    Rule("infra", 6, r"UNREACHABLE! =>.*$", ("unreachable!",), after=3),
+    Rule("infra", 5, r"Failed to connect to the host via ssh.*$", ("failed to connect to the host",)),
+    Rule("infra", 5, r"^fatal: \[[^\]\n]+\]: FAILED! =>.*$", ("failed! =>",)),
+    Rule("infra", 6, r"No matching distribution found for.*$", ("no matching distribution",)),
+    Rule("infra", 3, r"Could not find a version that satisfies the requirement \S+", ("could not find a version",)),
+    Rule("infra", 5, r"! \[rejected\].*$", ("[rejected]",)),
+    Rule("infra", 5, r"^error: failed to push some refs.*$", ("failed to push",)),
+    Rule("infra", 6, r"^ERROR: \(gcloud\.[\w.-]+\).*$", ("(gcloud.",), after=1),
+    Rule("infra", 6, r"Quota '[\w_]+' exceeded.*$", ("quota '",)),
+    Rule("infra", 6, r"No space left on device.*$", ("no space left",)),
+    Rule(
+        "infra",
+        3,
+        r"dial tcp [\w.:\[\]-]+: (?:i/o timeout|connect: connection refused|connect: no route to host).*$",
+        ("dial tcp",),
+    ),
+    Rule("infra", 5, r"failed to get CA certs.*$", ("failed to get ca certs",)),
+    Rule("infra", 5, r"The runner has received a shutdown signal.*$", ("shutdown signal",)),
+    Rule("infra", 5, r"^│ Error: .*$", ("│ error: ",), after=2),
+    Rule(
+        "infra",
+        5,
+        r"Error: (?:Kubernetes cluster unreachable|INSTALLATION FAILED).*$",
+        ("cluster unreachable", "installation failed"),
+    ),
+    Rule("infra", 6, r"googleapi: Error (?:4\d\d|5\d\d): .*$", ("googleapi: error",)),
+    Rule(
+        "infra",
+        5,
+        r"(?i)\b(?:quota (?:limit )?'?[\w ]*'? (?:has been )?exceeded|quota exceeded"
+        r"|rateLimitExceeded|RESOURCE_EXHAUSTED|ZONE_RESOURCE_POOL_EXHAUSTED)\b.*$",
+        ("exceeded", "resource_exhausted", "pool_exhausted"),
+    ),
+    Rule("infra", 5, r"Permission denied \(publickey.*$", ("permission denied (publickey",)),
+    Rule(
+        "infra",
+        4,
+        r"(?:Could not resolve host|Temporary failure in name resolution|Name or service not known).*$",
+        ("could not resolve host", "temporary failure in name resolution", "name or service not known"),
+    ),
+    Rule("infra", 4, r"The requested URL returned error: \d{3}.*$", ("the requested url returned error",)),
+    Rule("infra", 5, r"remote: Permission to \S+ denied.*$", ("remote: permission to",)),
+    Rule(
+        "infra",
+        3,
+        r"^Error: Error (?:creating|reading|updating|deleting|when reading or editing) .*$",
+        ("error: error ",),
+    ),
+    # generic: decisive candidates that say nothing about the category
+    Rule(None, 2, r"^##\[error\].*$", ("##[error]",)),
+    Rule(
+        None,
+        2,
+        r"^[\w.]*(?:Error|Exception|Failure|Fault)\b:? .*$",
+        ("error", "exception", "failure", "fault"),
+        before=3,
+    ),
+    Rule(None, 1, r"(?i)^(?:error|fatal|panic)\b[:!]? .*$", ("\nerror", "\nfatal", "\npanic")),
+    Rule(None, 1, r"\blevel=(?:error|fatal)\b.*$", ("level=error", "level=fatal")),
+    Rule(None, 1, r"(?i)\bexit(?:ed)? (?:with )?(?:code|status) [1-9]\d*.*$", ("code ", "status ")),
+    Rule(None, 2, r'"alertname": ?"[^"\n]+"', ('"alertname":',)),
+    Rule(
+        None,
+        0.5,
+        r"(?i)\b(?:mismatch|broken|not found|failed|invalid|denied|cannot|unable to|problems?)\b.*$",
+        ("mismatch", "broken", "not found", "failed", "invalid", "denied", "cannot", "unable to", "problem"),
+    ),
+    Rule(None, 2, r"^error\[E\d{4}\]: .*$", ("\nerror[e",)),
+    Rule(None, 2, r"\((?:WARNING|ERROR|SEVERE)/\d\) .*$", ("(warning/", "(error/", "(severe/")),
+    Rule(None, 0.5, r"\bWARNING: .*$", ("warning: ",)),
+    Rule(
+        None,
+        2,
+        r"(?:build finished with problems|warnings treated as errors).*$",
+        ("finished with problems", "treated as errors"),
+    ),
+    Rule(None, 1, r"^Traceback \(most recent call last\):$", ("traceback (most recent",), after=1),
+    Rule(None, 1, r"^\S+ +Traceback \(most recent call last\)$", ("traceback (most recent",)),
+]
+
+
+def _words(words):
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+def _table_rules():
+    """Per category of the table: its tools' command lines and its alert names."""
+    for cat in TABLE:
+        if cat.tools:
+            yield Rule(
+                cat.name,
+                TOOL_LINE_WEIGHT,
+                r"^(?:\S*[$#>] |\+ |##\[group\]Run |Run )?(?:python3? -m |uv run |poetry run |pipx run |npx )?"
+                r"(?:%s)(?![\w.-])" % _words(cat.tools),
+                tuple(t.lower() for t in cat.tools),
+                decisive=False,
+            )
+        if cat.alert_words:
+            yield Rule(
+                cat.name,
+                ALERT_WEIGHT,
+                r"\balertname(?:\"?: ?\"|=\"?)\w*(?:%s)\w*" % _words(cat.alert_words),
+                ("alertname",),
+            )
+
+
+_ALL = [*_RULES, *_table_rules()]
+_HINTS = [
+    (
+        cat.name,
+        re.compile(r"(?<![a-z0-9])(?:%s)(?![a-z0-9])" % _words(cat.tools)) if cat.tools else None,
+        re.compile(r"(?<![a-z0-9])(?:%s)" % _words(cat.step_words)) if cat.step_words else None,
+    )
+    for cat in TABLE
 ]
 _ASCII_LOWER = {i: i + 32 for i in range(65, 91)}
+# A key's longest run of word characters: a key absent from a large text's vocabulary is not searched.
+_WORD = re.compile(r"[a-z0-9_]+")
+_CORE = {k: max(_WORD.findall(k), key=len, default="") for rule in _ALL for k in rule.keys}
+VOCABULARY_FROM = 32768
 
 
 def line_starts(lines):
@@ -402,24 +642,35 @@ def line_starts(lines):
     return starts
 
 
-def scan(text, starts):
-    """Yield (line index, rule) for each line a rule matches, at most MAX_MATCHES_PER_RULE a rule."""
+def scan(text):
+    """Yield (line index, rule) for each line a rule matches, at most MAX_MATCHES_PER_RULE a rule.
+
+    The line prefixes of builders are left out first; the line numbers are those of ``text``.
+    """
+    if "[" in text or "-" in text:
+        text = _LINE_PREFIX.sub("", text)
+    starts = line_starts(text.split("\n"))
     low = "\n" + text.lower()
     if len(low) != len(text) + 1:
         low = "\n" + text.translate(_ASCII_LOWER)
     nlines = len(starts)
-    for rule in _COMPILED:
+    vocabulary = "\n".join(set(_WORD.findall(low))) if len(low) > VOCABULARY_FROM else None
+    for rule in _ALL:
         rx = rule.regex
         seen = set()
+        found = 0
         for key in rule.keys:
+            if vocabulary is not None and _CORE[key] and _CORE[key] not in vocabulary:
+                continue
             shift = 0 if key.startswith("\n") else 1
             pos = low.find(key)
-            while pos != -1 and len(seen) < MAX_MATCHES_PER_RULE:
+            while pos != -1 and found < MAX_MATCHES_PER_RULE:
                 i = bisect.bisect_right(starts, pos - shift) - 1
                 end = starts[i + 1] - 1 if i + 1 < nlines else len(text)
                 if i not in seen:
                     seen.add(i)
                     if rx.search(text, starts[i], end):
+                        found += 1
                         yield i, rule
                 pos = low.find(key, end + 1) if i + 1 < nlines else -1
 
@@ -434,6 +685,36 @@ def classify_scores(hits):
     for rule, n in counts.values():
         scores[rule.category] = scores.get(rule.category, 0) + rule.weight * min(n, COUNT_CAP)
     return scores
+
+
+def hint_scores(hints):
+    """Category scores from names around the log: the failing step's first, then the job's and workflow's.
+
+    A tool's name (bandit, trivy, pip-audit) says its category whatever the log says; a weaker word
+    (test, lint, train) adds less. A later hint counts LATER_HINT_SHARE of the first.
+    """
+    scores = {}
+    for n, hint in enumerate(h for h in (hints or ()) if h):
+        share = 1.0 if n == 0 else LATER_HINT_SHARE
+        low = str(hint).lower()
+        for name, tools, words in _HINTS:
+            if tools is not None and tools.search(low):
+                weight = HINT_TOOL_WEIGHT
+            elif words is not None and words.search(low):
+                weight = HINT_WORD_WEIGHT
+            else:
+                continue
+            scores[name] = max(scores.get(name, 0), weight * share)
+    return scores
+
+
+def merge_scores(*parts):
+    """The sum of score dicts."""
+    out = {}
+    for part in parts:
+        for name, value in part.items():
+            out[name] = out.get(name, 0) + value
+    return out
 
 
 def choose(scores):

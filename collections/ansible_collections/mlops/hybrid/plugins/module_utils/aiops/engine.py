@@ -13,7 +13,7 @@ import time
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import excerpt as excerpts
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import providers, report
-from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.classify import CATEGORIES
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.categories import CATEGORIES
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.prompts import TEMPLATE_CHOICES
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.redact import merge_counts, redact, redact_obj
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
@@ -68,10 +68,22 @@ class Analysis:
             raise InvalidInput("timeout must be positive, max_retries and max_retry_delay not negative")
 
 
+# The context's names that say what ran, most specific first: the failing step, its job, the workflow.
+HINT_KEYS = ("step", "job", "workflow", "workflow_file")
+
+
+def context_hints(context):
+    """The names of the context (``HINT_KEYS``) that the classifier reads beside the log."""
+    ctx = context or {}
+    return tuple(str(ctx[k]) for k in HINT_KEYS if isinstance(ctx.get(k), (str, int)) and str(ctx[k]).strip())
+
+
 def analyze_text(text, options=None, *, sleep=time.sleep):
     """Return the result dict of mlops.hybrid.llm_analyze for ``text`` analysed as ``options`` (an Analysis) say."""
     opts = options or Analysis()
-    ext = excerpts.extract(text or "", max_tokens=opts.max_context_tokens, kind=opts.kind)
+    ext = excerpts.extract(
+        text or "", max_tokens=opts.max_context_tokens, kind=opts.kind, hints=context_hints(opts.context)
+    )
     excerpt, evidence, ctx = ext["excerpt"], ext["evidence"], dict(opts.context or {})
     counts = {}
     known = [v for v in (opts.api_key,) if v]

@@ -11,11 +11,14 @@ Nothing here calls a model.
 
 from __future__ import annotations
 
+import re
+
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.categories import CATEGORIES
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.classify import (
-    CATEGORIES,
     choose,
     classify_scores,
-    line_starts,
+    hint_scores,
+    merge_scores,
     scan,
 )
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
@@ -33,6 +36,11 @@ TAIL_SHARE = 0.2
 HEAD_LINES = 3
 MAX_WINDOW = 40
 MARKER_CHARS = 44
+# A finding that says it is of high or critical severity (Bandit, Trivy, gosec, Snyk) ranks this much higher.
+SEVERE_BONUS = 2
+_SEVERE = re.compile(
+    r"(?i:\bseverity:?\s*(?:high|critical)\b)|\b(?:CRITICAL|HIGH)\b|(?i:\b(?:high|critical) severity\b)"
+)
 
 
 def estimate_tokens(text):
@@ -49,8 +57,16 @@ def _clip(line):
     return (head[:cut] if cut > 0 else "") + " [...]"
 
 
-def _rank(hits, category):
-    """Decisive lines by priority: the chosen category's rules first, generic rules next, others last."""
+def _severe(lines, i, after):
+    """Whether line i or the lines its rule takes after it name a high or critical severity."""
+    return any(_SEVERE.search(lines[j]) for j in range(i, min(len(lines), i + after + 1)))
+
+
+def _rank(hits, category, lines):
+    """Decisive lines by priority: the chosen category's rules first, generic rules next, others last.
+
+    Within a rule, a finding of high or critical severity comes before the others.
+    """
     best = {}
     for i, rule in hits:
         if not rule.decisive:
@@ -59,6 +75,8 @@ def _rank(hits, category):
             prio = rule.weight + 10
         else:
             prio = rule.weight if rule.category is None else rule.weight / 2.0
+        if rule.category is not None and _severe(lines, i, rule.after):
+            prio += SEVERE_BONUS
         old = best.get(i)
         if old is None or prio > old[0]:
             best[i] = (prio, rule.before, rule.after)
@@ -96,9 +114,12 @@ def _select(lines, ranked, max_tokens):
         return list(range(len(lines)))
     pick = _Picker(lines, budget)
     decisive = [i for i, _v in ranked]
-    for i in decisive:
-        if not pick.add(i, limit=budget * DECISIVE_SHARE):
+    limit = budget * DECISIVE_SHARE
+    for i, (_prio, before, after) in ranked:  # each with the lines its rule says belong to it
+        if not pick.add(i, limit=limit):
             break
+        for j in range(i - before, i + after + 1):
+            pick.add(j, limit=limit)
     for j in range(min(HEAD_LINES, len(lines))):
         pick.add(j)
     tail_limit = pick.used + budget * (TAIL_SHARE if decisive else 1.0)
@@ -142,17 +163,21 @@ def _marker(first, last):
     return "[... %d line%s omitted (lines %d-%d) ...]" % (n, "" if n == 1 else "s", first + 1, last + 1)
 
 
-def extract(text, max_tokens=DEFAULT_MAX_TOKENS, kind="auto"):
-    """Return category, scores, evidence (decisive lines) and an excerpt within ``max_tokens``."""
+def extract(text, max_tokens=DEFAULT_MAX_TOKENS, kind="auto", hints=()):
+    """Return category, scores, evidence (decisive lines) and an excerpt within ``max_tokens``.
+
+    ``hints`` are the names around the log, most specific first (the failing step's, the job's, the
+    workflow's or its file's): a tool named there weighs in the category (:func:`classify.hint_scores`).
+    """
     if kind not in ("auto", *CATEGORIES):
         raise InvalidInput("kind must be 'auto' or one of %s, got %r" % (", ".join(CATEGORIES), kind))
     text = normalize(text or "")
     lines = text.split("\n")
-    hits = list(scan(text, line_starts(lines)))
-    scores = classify_scores(hits)
+    hits = list(scan(text))
+    scores = merge_scores(classify_scores(hits), hint_scores(hints))
     category = choose(scores) if kind == "auto" else kind
 
-    ranked = _rank(hits, category)
+    ranked = _rank(hits, category, lines)
     evidence_idx = sorted(i for i, _v in ranked[:MAX_EVIDENCE])
     excerpt = _render(lines, _select(lines, ranked, max_tokens), max_tokens)
     return {

@@ -14,26 +14,16 @@ import dataclasses
 
 from ansible_collections.mlops.hybrid.plugins.module_utils import slack
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import report
-from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.classify import CATEGORIES
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.categories import CATEGORIES, TABLE
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.redact import merge_counts, redact
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
 from ansible_collections.mlops.hybrid.plugins.module_utils.github import client, comments, issues
 from ansible_collections.mlops.hybrid.plugins.module_utils.text import shorten
 
-SECURITY = ("sast", "sca", "container_scan", "secrets")
 # Characters of the summary's first sentence in a default issue title (cut, no ellipsis).
 TITLE_SUMMARY = 90
-ML = ("training", "model_validation")
-SRE = ("k8s_crashloop", "k8s_oom", "k8s_image_pull", "k8s_probe", "k8s_latency", "argocd_sync", "infra")
-
-DEFAULT_ROUTING = {
-    **{c: {"labels": ["security"], "assignees": []} for c in SECURITY},
-    **{c: {"labels": ["ml"], "assignees": []} for c in ML},
-    **{c: {"labels": ["sre"], "assignees": []} for c in SRE},
-    "test": {"labels": ["ci"], "assignees": []},
-    "lint": {"labels": ["ci"], "assignees": []},
-    "other": {"labels": ["triage"], "assignees": []},
-}
+# Labels by category from the category table; routing adds assignees or replaces labels.
+DEFAULT_ROUTING = {c.name: {"labels": list(c.labels), "assignees": []} for c in TABLE}
 
 
 def routing_for(category, routing=None):

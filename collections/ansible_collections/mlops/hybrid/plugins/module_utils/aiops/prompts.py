@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.classify import CATEGORIES
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import categories
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
 
 OUTPUT_CONTRACT = (
@@ -70,26 +70,8 @@ TEMPLATES = {
     },
 }
 
-CATEGORY_TEMPLATE = {
-    "test": "testing",
-    "lint": "testing",
-    "sast": "devsecops",
-    "sca": "devsecops",
-    "container_scan": "devsecops",
-    "secrets": "devsecops",
-    "training": "ml_engineer",
-    "model_validation": "ml_engineer",
-    "k8s_crashloop": "sre",
-    "k8s_oom": "sre",
-    "k8s_image_pull": "sre",
-    "k8s_probe": "sre",
-    "k8s_latency": "sre",
-    "argocd_sync": "sre",
-    "infra": "sre",
-    "other": "sre",
-}
-if set(CATEGORY_TEMPLATE) != set(CATEGORIES):
-    raise ImportError("CATEGORY_TEMPLATE must name a template for every category")
+if {c.template for c in categories.TABLE} - set(TEMPLATES):
+    raise ImportError("every category of the table must name one of the templates %s" % ", ".join(TEMPLATES))
 
 TEMPLATE_CHOICES = ("auto", *TEMPLATES)
 
@@ -103,7 +85,7 @@ def choose_template(category, template="auto", context=None):
     ctx = context or {}
     if ctx.get("drift") or str(ctx.get("kind", "")).lower() == "drift":
         return "drift"
-    return CATEGORY_TEMPLATE.get(category, "sre")
+    return categories.category(category).template
 
 
 def fence_for(data):

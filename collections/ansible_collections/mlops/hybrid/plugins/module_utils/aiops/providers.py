@@ -14,7 +14,7 @@ import json
 import re
 import time
 
-from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import prompts, report
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import categories, prompts, report
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import (
     InvalidInput,
     MissingDependency,
@@ -48,100 +48,10 @@ class Endpoint:
     max_retry_delay: float = DEFAULT_MAX_RETRY_DELAY
 
 
-# Offline rules: (urgency, cause, remediation) per category; the evidence comes from the extractor.
-OFFLINE_RULES = {
-    "test": (
-        "P2",
-        "A test fails: the assertion or exception shown in the evidence.",
-        "Run the failing test locally (pytest -x <test id>), decide whether the code or the test is wrong, "
-        "fix it in a PR.",
-    ),
-    "lint": (
-        "P2",
-        "The linter or formatter reports violations.",
-        "Run the same linter locally (ruff check --fix / ruff format) and commit the result; do not silence "
-        "the rule without a reason.",
-    ),
-    "sast": (
-        "P1",
-        "The static analyser found insecure code (see the issue id and location).",
-        "Fix the flagged line (no shell=True, safe_load, no pickle of untrusted data, verify TLS); mark a "
-        "proven false positive with a justified nosec.",
-    ),
-    "sca": (
-        "P1",
-        "A pinned dependency has a known vulnerability.",
-        "Raise the pin to the fixed version in requirements and constraints, rerun the tests, and re-run the audit.",
-    ),
-    "container_scan": (
-        "P1",
-        "The image contains packages with critical vulnerabilities.",
-        "Rebuild on a patched base image (or upgrade the package), push, and let the GitOps bump roll it out.",
-    ),
-    "secrets": (
-        "P0",
-        "A credential was committed or printed.",
-        "Revoke and rotate the credential now, remove it from the history, and load it from a secret store.",
-    ),
-    "training": (
-        "P1",
-        "Training diverged or received bad input (NaN/inf loss, NaN features, shape mismatch).",
-        "Check the input data for NaN and schema changes, lower the learning rate or clip gradients, and rerun.",
-    ),
-    "model_validation": (
-        "P1",
-        "The model failed its validation gate (metric below threshold, schema or drift).",
-        "Do not promote the model; compare data and metrics with the last good run in MLflow and retrain or roll back.",
-    ),
-    "k8s_crashloop": (
-        "P1",
-        "The container exits on start and Kubernetes backs off restarting it.",
-        "Read the previous container's log (kubectl logs --previous), fix the startup error (config, model "
-        "path, dependency) in Git.",
-    ),
-    "k8s_oom": (
-        "P1",
-        "The container was killed for exceeding its memory limit.",
-        "Raise the memory limit in the manifest or reduce the memory the process uses (batch size, model "
-        "size); watch the node's free memory.",
-    ),
-    "k8s_image_pull": (
-        "P1",
-        "The node cannot pull the image (wrong tag, missing image or missing pull credentials).",
-        "Check the tag exists in the registry and that the pod has the right imagePullSecret; fix the manifest in Git.",
-    ),
-    "k8s_probe": (
-        "P2",
-        "Health probes fail, so the pod is not ready or gets restarted.",
-        "Check the probe path and port against the server, and give the model time to load (startupProbe or "
-        "initialDelaySeconds).",
-    ),
-    "k8s_latency": (
-        "P1",
-        "Inference latency is above its objective.",
-        "Check CPU throttling and replicas, batch size and model size; scale out or roll back the last model change.",
-    ),
-    "argocd_sync": (
-        "P1",
-        "ArgoCD cannot render or apply the desired state.",
-        "Fix the manifest or kustomization in Git (or install the missing CRD), then let ArgoCD sync again.",
-    ),
-    "infra": (
-        "P1",
-        "The platform's infrastructure failed (connectivity, quota, disk, registry or Git remote).",
-        "Check the reported resource (host reachability, quota, free disk, remote state) and rerun once it is fixed.",
-    ),
-    "other": (
-        "P2",
-        "The failure does not match a known pattern.",
-        "Read the decisive lines below and the full log; add a rule to the extractor if the pattern recurs.",
-    ),
-}
-
-
 def offline_report(category, evidence):
     """Deterministic report from the category and the decisive lines (no network)."""
-    urgency, cause, remediation = OFFLINE_RULES.get(category, OFFLINE_RULES["other"])
+    row = categories.category(category)
+    urgency, cause, remediation = row.urgency, row.cause, row.remediation
     ev = [e for e in evidence if e.strip()]
     first = ev[0] if ev else "(no decisive line found)"
     summary = "%s Decisive line: %s" % (cause, first[:300])

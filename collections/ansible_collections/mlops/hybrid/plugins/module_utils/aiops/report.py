@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.classify import CATEGORIES
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.categories import CATEGORIES
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
 
 URGENCIES = ("P0", "P1", "P2")

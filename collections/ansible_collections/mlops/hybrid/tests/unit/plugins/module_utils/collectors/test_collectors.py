@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.mlops.hybrid.plugins.module_utils import text
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import excerpt
 from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import common, drift_policy, model_drift, workflow
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput, RemoteError
 from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow import client as mlflow_client
@@ -125,6 +126,7 @@ def test_without_training_figures_the_rules_still_assess_and_the_text_says_why()
     assert text.startswith("drift detected: data drift for model breast-cancer version 7\n")
     assert "training figures: not read from MLflow (MLflow failed to read alias: 401)" in text
     assert "served figures: drift share 0.6, prediction PSI 0.4, accuracy 0.97 over 120 labelled" in text
+    assert excerpt.extract(text)["category"] == "model_validation"  # the product's own drift text, no kind given
 
 
 class RefusingMlflow:
