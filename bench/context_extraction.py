@@ -16,19 +16,17 @@ Usage: .venv/bin/python bench/context_extraction.py [--budget 2000] [--noise-lin
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "collections"))
+sys.path[:0] = [str(REPO), str(REPO / "collections")]
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import excerpt  # noqa: E402
-from ansible_collections.mlops.hybrid.plugins.module_utils.text import normalize  # noqa: E402
-
-CORPUS = REPO / "tests" / "corpus"
+from sandbox.real_corpus import cases as load_cases  # noqa: E402
+from sandbox.real_corpus import last_lines  # noqa: E402
 
 _PKGS = [
     "numpy",
@@ -125,30 +123,6 @@ _NOISE = [
 
 def noise(rng, n):
     return [rng.choice(_NOISE)(rng) for _ in range(n)]
-
-
-REAL = CORPUS / "real"
-
-
-def load_cases(part):
-    labels = json.loads((REAL / "labels.json").read_text(encoding="utf-8"))["cases"]
-    return [
-        (cid, lab, (REAL / "logs" / (cid + ".log")).read_text(encoding="utf-8"))
-        for cid, lab in sorted(labels.items())
-        if lab["split"] == part
-    ]
-
-
-def last_lines(text, budget):
-    """The baseline: the last lines of the normalised log that fit ``budget`` tokens."""
-    lines = normalize(text).split("\n")
-    out, used = [], 0
-    for line in reversed(lines):
-        used += len(line) + 1
-        if excerpt.estimate_tokens("x" * used) > budget:
-            break
-        out.append(line)
-    return "\n".join(reversed(out))
 
 
 def found(text, decisive):

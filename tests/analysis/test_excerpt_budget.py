@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import excerpt
 from ansible_collections.mlops.hybrid.plugins.module_utils.text import normalize
-from sandbox.paths import REPO
+from sandbox.real_corpus import labels, last_lines, log
 
-REAL = REPO / "tests" / "corpus" / "real"
-LABELS = json.loads((REAL / "labels.json").read_text(encoding="utf-8"))["cases"]
+LABELS = labels()
 NOISE = [
     "Requirement already satisfied: pkg%d in ./.venv/lib/python3.11/site-packages (1.%d)" % (i, i % 30)
     for i in range(3000)
 ]
 MARKER = re.compile(r"^\[\.\.\. (\d+) lines? omitted \(lines (\d+)-(\d+)\) \.\.\.\]$")
-
-
-def log(cid):
-    return (REAL / "logs" / (cid + ".log")).read_text(encoding="utf-8")
-
-
-def last_lines(text, budget):
-    """The baseline: the last lines of the normalised log within ``budget`` tokens."""
-    out, used = [], 0
-    for line in reversed(normalize(text).split("\n")):
-        used += len(line) + 1
-        if excerpt.estimate_tokens("x" * used) > budget:
-            break
-        out.append(line)
-    return "\n".join(out)
 
 
 def test_a_log_that_fits_is_the_excerpt_whole():
