@@ -110,7 +110,7 @@ _RULES = [
     Rule("lint", 4, r"^Failed: \d+ failure\(s\).*$", ("failure(s)",)),
     Rule("lint", 3, r"^\S+\.ya?ml:\d+(?::\d+)?: [a-z-]+\[[a-z-]+\].*$", (".yml:", ".yaml:")),
     Rule("lint", 5, r"^ERROR: \S+ Imports are incorrectly sorted.*$", ("incorrectly sorted",)),
-    Rule("lint", 2, r"^Your code has been rated at -?[\d.]+/10", ("has been rated at",), decisive=False),
+    Rule("lint", 2, r"^Your code has been rated at -?[\d.]+/10.*$", ("has been rated at",)),
     Rule("lint", 4, r"^In \S+ line \d+:$", ("\nin ",), after=3),
     Rule("lint", 3, r"\^-+ SC\d{4}(?: \(\w+\))?: .*$", ("-- sc",)),
     Rule("lint", 3, r"^\S+:\d+ DL\d{4} .*$", (" dl3", " dl4")),
@@ -216,6 +216,14 @@ _RULES = [
     Rule("secrets", 6, r"\[ERROR\] Matched one or more prohibited patterns.*$", ("prohibited patterns",)),
     Rule("secrets", 5, r"\b\d+ incidents? (?:has|have) been found\b.*$", ("been found",)),
     Rule("secrets", 4, r'"(?:RuleID|offender|Match)": "', ('"ruleid":', '"offender":')),
+    Rule("secrets", 3, r"^Fingerprint:\s+\S+:\S+:[\w-]+:\d+$", ("fingerprint:",)),
+    Rule("secrets", 3, r"TruffleHog\. Unearth your secrets", ("unearth your secrets",), decisive=False),
+    Rule(
+        "secrets", 4, r"^Reason: (?:High Entropy|[\w ]*(?:Key|Token|Secret|Password|Credentials?))\b.*$", ("reason: ",)
+    ),
+    Rule("secrets", 6, r"\bIncident \d+\(Secrets detection\).*$", ("(secrets detection)",)),
+    Rule("secrets", 4, r'"secret_type(?:_display_name)?": "', ('"secret_type',)),
+    Rule("secrets", 4, r"(?i)\b(?:potential secrets?|secrets? (?:were |was )?(?:detected|found))\b.*$", ("secret",)),
     # training
     Rule(
         "training", 4, r"(?i)\bnan (?:loss|detected|encountered)\b.*$", ("nan loss", "nan detected", "nan encountered")
@@ -276,6 +284,26 @@ _RULES = [
         ("train_function", "train_step", ".train("),
         decisive=False,
     ),
+    Rule(
+        "training",
+        5,
+        r"Expected input batch_size \(\d+\) to match target batch_size.*$",
+        ("to match target batch_size",),
+    ),
+    Rule("training", 4, r"The size of tensor a \(\d+\) must match the size of tensor b.*$", ("size of tensor a",)),
+    Rule(
+        "training",
+        4,
+        r"(?:Target -?\d+ is out of bounds|CUDA error: device-side assert triggered|CUBLAS_STATUS_\w+).*$",
+        ("is out of bounds", "device-side assert", "cublas_status_"),
+    ),
+    Rule(
+        "training",
+        4,
+        r"(?:y contains previously unseen labels|Found array with 0 sample|could not convert string to float).*$",
+        ("previously unseen labels", "found array with 0 sample", "could not convert string to float"),
+    ),
+    Rule("training", 3, r"\blbfgs failed to converge\b.*$", ("failed to converge",)),
     # model_validation
     Rule("model_validation", 8, r"(?i)model validation failed.*$", ("model validation failed",), before=1),
     Rule(
@@ -340,6 +368,7 @@ _RULES = [
     Rule("k8s_crashloop", 5, r"Back-off restarting failed container.*$", ("back-off restarting",)),
     Rule("k8s_crashloop", 2, r"^\s+Last State:\s+Terminated", ("last state:",), decisive=False, after=3),
     Rule("k8s_crashloop", 1, r"^\s+Exit Code:\s+[1-9]\d*$", ("exit code:",)),
+    Rule("k8s_crashloop", 1, r"^\s+Restart Count:\s+[1-9]\d*$", ("restart count:",)),
     Rule("k8s_crashloop", 2, r"kubectl (?:-n \S+ )?logs .*--previous", ("--previous",), decisive=False),
     Rule("k8s_crashloop", 5, r"^[\w.]*OperationalError: .*$", ("operationalerror: ",)),
     Rule(
@@ -379,8 +408,20 @@ _RULES = [
         r"(?:Failed to load model|ModelMissingError|storage-initializer).*$",
         ("failed to load model", "modelmissingerror", "storage-initializer"),
     ),
+    Rule(
+        "k8s_crashloop",
+        5,
+        r"\b(?:CreateContainerConfigError|CreateContainerError|ContainerCannotRun)\b.*$",
+        ("createcontainerconfigerror", "createcontainererror", "containercannotrun"),
+    ),
+    Rule(
+        "k8s_crashloop",
+        4,
+        r"\bBackoffLimitExceeded\b.*$|Job has reached the specified backoff limit.*$",
+        ("backofflimitexceeded", "specified backoff limit"),
+    ),
     # k8s_oom
-    Rule("k8s_oom", 9, r"OOMKilled\b.*$", ("oomkilled",), before=1, after=2),
+    Rule("k8s_oom", 12, r"OOMKilled\b.*$", ("oomkilled",), before=1, after=2),
     Rule("k8s_oom", 4, r"Exit Code:\s+137\b", ("exit code:",)),
     Rule("k8s_oom", 7, r"Memory cgroup out of memory.*$", ("memory cgroup out of memory",)),
     Rule("k8s_oom", 5, r"invoked oom-killer.*$", ("oom-killer",)),
@@ -558,6 +599,24 @@ _RULES = [
         r"^Error: Error (?:creating|reading|updating|deleting|when reading or editing) .*$",
         ("error: error ",),
     ),
+    Rule(
+        "infra",
+        5,
+        r"\bFailedScheduling\b.*$|\b\d+/\d+ nodes are available\b.*$",
+        ("failedscheduling", "nodes are available"),
+    ),
+    Rule(
+        "infra",
+        4,
+        r"(?:\bFailedMount\b|MountVolume\.SetUp failed|FailedAttachVolume).*$",
+        ("failedmount", "mountvolume.setup failed", "failedattachvolume"),
+    ),
+    Rule(
+        "infra",
+        4,
+        r"(?:\bNodeNotReady\b|node\.kubernetes\.io/(?:not-ready|unreachable)).*$",
+        ("nodenotready", "node.kubernetes.io/"),
+    ),
     # generic: decisive candidates that say nothing about the category
     Rule(None, 2, r"^##\[error\].*$", ("##[error]",)),
     Rule(
@@ -588,6 +647,37 @@ _RULES = [
     ),
     Rule(None, 1, r"^Traceback \(most recent call last\):$", ("traceback (most recent",), after=1),
     Rule(None, 1, r"^\S+ +Traceback \(most recent call last\)$", ("traceback (most recent",)),
+    Rule(
+        None,
+        1,
+        r"^\s*[\w./\\-]+\.(?:py|pyi|ya?ml|sh|go|rs|js|ts|tsx|c|cc|cpp|h|java|tf|rst|md|json|toml|cfg|ini|j2)"
+        r":\d+(?::\d+)?:? .*$",  # a finding's location: path:line[:column]: message
+        (
+            ".py:",
+            ".pyi:",
+            ".yml:",
+            ".yaml:",
+            ".sh:",
+            ".go:",
+            ".rs:",
+            ".js:",
+            ".ts:",
+            ".tsx:",
+            ".c:",
+            ".cc:",
+            ".cpp:",
+            ".h:",
+            ".java:",
+            ".tf:",
+            ".rst:",
+            ".md:",
+            ".json:",
+            ".toml:",
+            ".cfg:",
+            ".ini:",
+            ".j2:",
+        ),
+    ),
 ]
 
 

@@ -38,6 +38,7 @@ MAX_WINDOW = 40
 MARKER_CHARS = 44
 # A finding that says it is of high or critical severity (Bandit, Trivy, gosec, Snyk) ranks this much higher.
 SEVERE_BONUS = 2
+REPEAT_DECAY = 0.5
 _SEVERE = re.compile(
     r"(?i:\bseverity:?\s*(?:high|critical)\b)|\b(?:CRITICAL|HIGH)\b|(?i:\b(?:high|critical) severity\b)"
 )
@@ -65,18 +66,25 @@ def _severe(lines, i, after):
 def _rank(hits, category, lines):
     """Decisive lines by priority: the chosen category's rules first, generic rules next, others last.
 
-    Within a rule, a finding of high or critical severity comes before the others.
+    Within a rule, a finding of high or critical severity comes before the others, and each further
+    line of the same rule and severity counts REPEAT_DECAY less, so a hundred lines of one finding do not
+    crowd out the one line of another (or the summary).
     """
     best = {}
-    for i, rule in hits:
+    repeats = {}
+    for i, rule in sorted(hits, key=lambda hit: hit[0]):
         if not rule.decisive:
             continue
         if rule.category == category:
             prio = rule.weight + 10
         else:
             prio = rule.weight if rule.category is None else rule.weight / 2.0
-        if rule.category is not None and _severe(lines, i, rule.after):
+        severe = rule.category is not None and _severe(lines, i, rule.after)
+        if severe:
             prio += SEVERE_BONUS
+        n = repeats.get((id(rule), severe), 0)
+        repeats[(id(rule), severe)] = n + 1
+        prio -= REPEAT_DECAY * n
         old = best.get(i)
         if old is None or prio > old[0]:
             best[i] = (prio, rule.before, rule.after)
@@ -95,7 +103,10 @@ class _Picker:
         return len(_clip(self.lines[j])) + 1 + gap
 
     def add(self, j, limit=None):
-        """Choose line j if it exists, is new and fits (under ``limit`` characters if given)."""
+        """Choose line j if it exists, is new and fits (under ``limit`` characters if given).
+
+        False only when the line does not fit: a line chosen before or past either end is no reason to stop.
+        """
         if not 0 <= j < len(self.lines) or j in self.chosen:
             return True
         cost = self.cost(j)
@@ -128,10 +139,11 @@ def _select(lines, ranked, max_tokens):
             break
     windows = [i for i in decisive if i in pick.chosen]
     for radius in range(1, MAX_WINDOW + 1):
-        grew = False
+        used = pick.used
         for i in windows:
-            grew = pick.add(i - radius) | pick.add(i + radius) | grew
-        if not grew:
+            pick.add(i - radius)
+            pick.add(i + radius)
+        if pick.used == used:  # nothing fitted at this radius
             break
     for j in range(len(lines) - 1, -1, -1):  # what is left goes to the tail, where failures end
         if not pick.add(j):
