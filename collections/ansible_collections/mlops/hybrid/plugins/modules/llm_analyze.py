@@ -107,6 +107,14 @@ category:
   returned: always
   type: str
   sample: k8s_oom
+category_basis:
+  description:
+    - What named the category. V(rules) (the log's rules, the tools' command lines, the step, job and workflow names
+      in O(context)), V(kind) (given), V(vocabulary) (no rule matched; the words of the failing lines did, a weaker
+      ground) or V(none) (V(other)).
+  returned: always
+  type: str
+  sample: rules
 scores:
   description: Rule score of every category that matched.
   returned: always

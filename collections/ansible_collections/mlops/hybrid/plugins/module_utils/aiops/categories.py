@@ -6,7 +6,9 @@ incident routing and the modules' ``kind`` choices all read.
 A row names the category, what it means, who it goes to (``labels``), the prompt template, the
 offline report's urgency, cause and remediation, and the words that say the category outside the
 log's failure lines: the tools whose command line or step name it is (``tools``), weaker words of a
-step or job name (``step_words``) and words of a Prometheus alert's name (``alert_words``).
+step or job name (``step_words``) and words of a Prometheus alert's name (``alert_words``); and the
+words a failure of the category talks in (``vocabulary``), which name the category of a log no rule
+matches when its failing lines use enough of them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Category:
     tools: tuple = ()
     step_words: tuple = ()
     alert_words: tuple = ()
+    vocabulary: tuple = ()
 
 
 TABLE = (
@@ -42,6 +45,19 @@ TABLE = (
         "wrong, fix it in a PR.",
         tools=("pytest", "py.test", "tox", "nox", "unittest", "molecule", "ansible-test units"),
         step_words=("test", "tests", "pytest", "unit", "integration", "e2e"),
+        vocabulary=(
+            "pytest",
+            "unittest",
+            "assert",
+            "test_",
+            "tests/",
+            "testcase",
+            "jest",
+            "fixture",
+            "conftest",
+            "tox",
+            "nox",
+        ),
     ),
     Category(
         name="lint",
@@ -74,6 +90,26 @@ TABLE = (
             "ansible-test sanity",
         ),
         step_words=("lint", "format", "style", "typecheck", "type-check", "sanity"),
+        vocabulary=(
+            "lint",
+            "flake8",
+            "pylint",
+            "ruff",
+            "mypy",
+            "eslint",
+            "prettier",
+            "reformat",
+            "style",
+            "pep8",
+            "pycodestyle",
+            "unused",
+            "line too long",
+            "undefined name",
+            "yamllint",
+            "shellcheck",
+            "hadolint",
+            "errcheck",
+        ),
     ),
     Category(
         name="sast",
@@ -86,6 +122,21 @@ TABLE = (
         "mark a proven false positive with a justified nosec.",
         tools=("bandit", "semgrep", "gosec", "codeql", "brakeman", "checkov", "tfsec", "kics", "njsscan"),
         step_words=("sast", "codeql"),
+        vocabulary=(
+            "bandit",
+            "semgrep",
+            "gosec",
+            "codeql",
+            "sast",
+            "cwe-",
+            "injection",
+            "insecure",
+            "hardcoded",
+            "checkov",
+            "tfsec",
+            "static analysis",
+            "brakeman",
+        ),
     ),
     Category(
         name="sca",
@@ -107,8 +158,24 @@ TABLE = (
             "npm audit",
             "yarn audit",
             "dependency-check",
+            "bundle-audit",
+            "bundler-audit",
         ),
         step_words=("sca", "audit", "dependency", "dependencies", "vulnerabilit"),
+        vocabulary=(
+            "vulnerab",
+            "advisory",
+            "ghsa-",
+            "pysec-",
+            "rustsec",
+            "audit",
+            "dependenc",
+            "upgrade to",
+            "fixed in",
+            "affected",
+            "snyk",
+            "safety",
+        ),
     ),
     Category(
         name="container_scan",
@@ -119,8 +186,21 @@ TABLE = (
         cause="The image contains packages with critical vulnerabilities.",
         remediation="Rebuild on a patched base image (or upgrade the package), push, and let the GitOps bump roll "
         "it out.",
-        tools=("trivy", "grype", "docker scout", "clair", "anchore", "dockle"),
+        tools=("trivy", "grype", "docker scout", "clair", "clairctl", "klar", "anchore", "dockle"),
         step_words=("image scan", "container scan", "scan image", "scan the image"),
+        vocabulary=(
+            "trivy",
+            "grype",
+            "image",
+            "layer",
+            "debian",
+            "alpine",
+            "ubuntu",
+            "base image",
+            "scout",
+            "clair",
+            "os package",
+        ),
     ),
     Category(
         name="secrets",
@@ -133,6 +213,19 @@ TABLE = (
         "store.",
         tools=("gitleaks", "trufflehog", "detect-secrets", "ggshield", "git-secrets", "secretlint"),
         step_words=("secret", "secrets", "leaks"),
+        vocabulary=(
+            "secret",
+            "token",
+            "leak",
+            "credential",
+            "api key",
+            "password",
+            "gitleaks",
+            "trufflehog",
+            "entropy",
+            "push protection",
+            "private key",
+        ),
     ),
     Category(
         name="training",
@@ -144,6 +237,22 @@ TABLE = (
         remediation="Check the input data for NaN and schema changes, lower the learning rate or clip gradients, "
         "and rerun.",
         step_words=("train", "training", "fit"),
+        vocabulary=(
+            "train",
+            "epoch",
+            "loss",
+            "fit(",
+            "gradient",
+            "optimizer",
+            "learning rate",
+            "batch",
+            "tensor",
+            "cuda",
+            "sklearn",
+            "torch",
+            "keras",
+            "xgboost",
+        ),
     ),
     Category(
         name="model_validation",
@@ -157,6 +266,20 @@ TABLE = (
         tools=("great_expectations", "pandera", "deepchecks", "evidently"),
         step_words=("validate", "validation", "evaluate", "evaluation", "gate", "drift"),
         alert_words=("Drift", "Accuracy", "Confidence"),
+        vocabulary=(
+            "validat",
+            "schema",
+            "expectation",
+            "drift",
+            "threshold",
+            "metric",
+            "accuracy",
+            "great_expectations",
+            "pandera",
+            "evidently",
+            "data quality",
+            "anomal",
+        ),
     ),
     Category(
         name="k8s_crashloop",
@@ -168,6 +291,7 @@ TABLE = (
         remediation="Read the previous container's log (kubectl logs --previous), fix the startup error (config, "
         "model path, dependency) in Git.",
         alert_words=("CrashLoop", "Restart"),
+        vocabulary=("crashloop", "back-off", "restart", "exited", "kubectl", "pod", "container", "startup"),
     ),
     Category(
         name="k8s_oom",
@@ -179,6 +303,7 @@ TABLE = (
         remediation="Raise the memory limit in the manifest or reduce the memory the process uses (batch size, "
         "model size); watch the node's free memory.",
         alert_words=("OOM", "Memory"),
+        vocabulary=("oom", "memory", "killed", "137", "evict", "memcg", "heap", "out of memory"),
     ),
     Category(
         name="k8s_image_pull",
@@ -190,6 +315,7 @@ TABLE = (
         remediation="Check the tag exists in the registry and that the pod has the right imagePullSecret; fix the "
         "manifest in Git.",
         alert_words=("ImagePull",),
+        vocabulary=("pull", "image", "registry", "manifest unknown", "unauthorized", "docker.io", "ghcr.io"),
     ),
     Category(
         name="k8s_probe",
@@ -201,6 +327,7 @@ TABLE = (
         remediation="Check the probe path and port against the server, and give the model time to load "
         "(startupProbe or initialDelaySeconds).",
         alert_words=("Probe", "NotReady"),
+        vocabulary=("probe", "readiness", "liveness", "healthz", "health check", "unhealthy"),
     ),
     Category(
         name="k8s_latency",
@@ -212,6 +339,18 @@ TABLE = (
         remediation="Check CPU throttling and replicas, batch size and model size; scale out or roll back the last "
         "model change.",
         alert_words=("Latency", "Slow"),
+        vocabulary=(
+            "latency",
+            "timeout",
+            "timed out",
+            "slow",
+            "504",
+            "deadline",
+            "p99",
+            "response time",
+            "elapsed",
+            "upstream",
+        ),
     ),
     Category(
         name="argocd_sync",
@@ -225,6 +364,18 @@ TABLE = (
         tools=("argocd",),
         step_words=("argocd", "gitops sync"),
         alert_words=("ArgoCD", "OutOfSync", "SyncFailed"),
+        vocabulary=(
+            "argocd",
+            "argo cd",
+            "sync",
+            "application",
+            "manifest",
+            "kustomize",
+            "helm",
+            "outofsync",
+            "repo-server",
+            "gitops",
+        ),
     ),
     Category(
         name="infra",
@@ -238,6 +389,23 @@ TABLE = (
         tools=("terraform", "gcloud", "ansible-playbook", "pulumi", "packer"),
         step_words=("provision", "terraform", "infra", "infrastructure"),
         alert_words=("NodeDown", "InstanceDown", "Disk", "Unreachable"),
+        vocabulary=(
+            "terraform",
+            "ansible",
+            "quota",
+            "permission",
+            "denied",
+            "dns",
+            "resolve",
+            "connection refused",
+            "unreachable",
+            "ssh",
+            "disk",
+            "no space",
+            "network",
+            "gcloud",
+            "runner",
+        ),
     ),
     Category(
         name="other",

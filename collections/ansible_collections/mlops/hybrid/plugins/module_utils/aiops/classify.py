@@ -98,6 +98,9 @@ _RULES = [
     Rule("test", 2, r"^=+ test session starts =+$", ("test session starts",), decisive=False),
     Rule("test", 4, r"^--- FAIL: Test\w+.*$", ("--- fail: ",)),
     Rule("test", 3, r"^FAIL\s+\S+\s+[\d.]+s$", ("\nfail",)),
+    Rule("test", 5, r"^ ?FAIL +\S+\.(?:test|spec)\.[jt]sx?\b.*$", ("fail ",)),
+    Rule("test", 3, r"^\s+\u25cf .+ \u203a .*$", ("\u25cf ",)),
+    Rule("test", 5, r"^(?:Tests|Test Suites): +\d+ failed\b.*$", ("tests:", "test suites:")),
     # lint
     Rule("lint", 2, r"^\S+\.pyi?:\d+:\d+: [A-Z]{1,3}\d{2,4}\b.*$", (".py",)),
     Rule("lint", 4, r"^Found \d+ errors?\.$", ("\nfound ",)),
@@ -117,6 +120,38 @@ _RULES = [
     Rule("lint", 4, r"Code style issues (?:found|were found).*$", ("code style issues",)),
     Rule("lint", 3, r"^\S+\.go:\d+:\d+: .* \([\w-]+\)$", (".go:",)),
     Rule("lint", 2, r"^\S+\.pyi?:\d+:\d+: (?:error|warning): .*$", (": error: ", ": warning: ")),
+    Rule(
+        "lint",
+        3,
+        r"\((?:errcheck|govet|staticcheck|gosimple|unused|ineffassign|typecheck|revive|gofmt|goimports|golint|deadcode|structcheck|varcheck|misspell|gocritic|stylecheck|unparam|nakedret|prealloc|dupl|goconst|gocyclo|lll)\)$",
+        (
+            "(errcheck)",
+            "(govet)",
+            "(staticcheck)",
+            "(gosimple)",
+            "(unused)",
+            "(ineffassign)",
+            "(typecheck)",
+            "(revive)",
+            "(gofmt)",
+            "(goimports)",
+            "(golint)",
+            "(deadcode)",
+            "(structcheck)",
+            "(varcheck)",
+            "(misspell)",
+            "(gocritic)",
+            "(stylecheck)",
+            "(unparam)",
+            "(nakedret)",
+            "(prealloc)",
+            "(dupl)",
+            "(goconst)",
+            "(gocyclo)",
+            "(lll)",
+        ),
+    ),
+    Rule("lint", 4, r"Running \[\S*golangci-lint\b", ("golangci-lint",), decisive=False),
     # sast
     Rule("sast", 5, r"^>> Issue: \[B\d{3}:\w+\].*$", ("\n>> issue:",), after=4),
     Rule("sast", 1, r"^\s+Location: \S+:\d+:\d+$", ("location:",)),
@@ -128,6 +163,9 @@ _RULES = [
     Rule("sast", 6, r"^\s*Total issues \(by severity\):$", ("total issues (by severity)",), after=5),
     Rule("sast", 2, r"^\s*Nosec ?: \d+$", ("nosec",), decisive=False),
     Rule("sast", 4, r"\b\d+ (?:Code|Blocking) Findings?\b.*$", (" findings", " finding")),
+    Rule("sast", 5, r"\bPassed checks: \d+, Failed checks: [1-9]\d*.*$", ("failed checks:",)),
+    Rule("sast", 5, r"^\s*Check: CKV2?_\w+: .*$", ("check: ckv",)),
+    Rule("sast", 4, r"^\s*FAILED for resource: .*$", ("failed for resource:",)),
     # sca
     Rule("sca", 2, r"^\S+ +\S+ +(?:PYSEC-\d{4}-\d+|GHSA-[\w-]{14}|CVE-\d{4}-\d+) .*$", ("pysec-", "ghsa-", "cve-")),
     Rule(
@@ -160,9 +198,17 @@ _RULES = [
     Rule("sca", 5, r"VULNERABILITIES (?:FOUND|REPORTED).*$", ("vulnerabilities found", "vulnerabilities reported")),
     Rule("sca", 3, r"^\| [\w.\[\]-]+ +\| [\w.]+ +\| [^|\n]+\| \d{4,} +\|$", ("|",)),
     Rule(
-        "sca", 4, r"One or more dependencies were identified with known vulnerabilities.*$", ("identified with known",)
+        "sca",
+        6,
+        r"One or more dependencies were identified with (?:known )?vulnerabilities.*$",
+        ("dependencies were identified with",),
     ),
     Rule("sca", 3, r"https://osv\.dev/\S+", ("osv.dev/",)),
+    Rule("sca", 6, r"^Vulnerabilities found!.*$", ("vulnerabilities found!",)),
+    Rule("sca", 4, r"^Advisory: (?:CVE|GHSA|OSVDB)-[\w-]+.*$", ("advisory: ",)),
+    Rule("sca", 2, r"^Criticality: \w+", ("criticality: ",), decisive=False),
+    Rule("sca", 3, r"^Solution: (?:upgrade|update|remove)\b.*$", ("solution: ",)),
+    Rule("sca", 3, r"\(pkg:\w+/[^)\n]+\): (?:CVE-\d{4}-\d+|GHSA-[\w-]{14}).*$", ("(pkg:",)),
     # container_scan
     Rule(
         "container_scan",
@@ -194,6 +240,28 @@ _RULES = [
     Rule("container_scan", 6, r"^\s*\d+ vulnerabilities found in \d+ packages?.*$", ("vulnerabilities found in",)),
     Rule("container_scan", 2, r"^\s+(?:CRITICAL|HIGH) +[1-9]\d*\s*$", ("critical", "high")),
     Rule("container_scan", 4, r"\u2717 (?:CRITICAL|HIGH) CVE-\d{4}-\d+.*$", ("\u2717 critical", "\u2717 high")),
+    Rule("container_scan", 3, r"^\S+ found \S+ +\S+ +CVE-\d{4}-\d+ on .+ - \w+$", (" found ",)),
+    Rule(
+        "container_scan",
+        3,
+        r"^CVE-\d{4}-\d+: \[(?:Critical|High|Medium|Low|Negligible|Unknown|Defcon1)\].*$",
+        ("\ncve-",),
+    ),
+    Rule("container_scan", 2, r"^Found in: \S+ \[[^\]\n]+\]$", ("found in: ",)),
+    Rule(
+        "container_scan",
+        4,
+        r"^(?:Analysing \d+ layers|Got results from Clair API)",
+        ("analysing ", "got results from clair"),
+        decisive=False,
+    ),
+    Rule(
+        "container_scan",
+        5,
+        r"(?i)\bLibrary\s*[\u2502|]\s*Vulnerability(?: ID)?\s*[\u2502|]\s*Severity\b",
+        ("vulnerability",),
+        decisive=False,
+    ),
     # secrets
     Rule("secrets", 4, r"^RuleID:\s+\S+$", ("\nruleid:",)),
     Rule("secrets", 1, r"^File:\s+\S+$", ("\nfile:",)),
@@ -437,6 +505,9 @@ _RULES = [
         ("outofmemoryerror", "runtime: out of memory", "heap out of memory"),
     ),
     Rule("k8s_oom", 5, r"Killed process \d+ .*$", ("killed process",)),
+    Rule("k8s_oom", 5, r"memory: usage \d+kB, limit \d+kB, failcnt [1-9]\d*.*$", ("failcnt",)),
+    Rule("k8s_oom", 7, r"killed as a result of limit of .*$", ("killed as a result of limit",)),
+    Rule("k8s_oom", 3, r"Memory cgroup stats for ", ("memory cgroup stats",), decisive=False),
     # k8s_image_pull
     Rule(
         "k8s_image_pull",
@@ -501,6 +572,12 @@ _RULES = [
         r"(?i)\b(?:request|read) timed? ?out\b.*$",
         ("request timed out", "request timeout", "read timed out"),
     ),
+    Rule("k8s_latency", 5, r"wal: sync duration of [\d.]+m?s, expected less than .*$", ("sync duration of",)),
+    Rule("k8s_latency", 4, r"(?i)\btook too long\b.*$", ("took too long",)),
+    Rule(
+        "k8s_latency", 5, r"(?:<Response \[504\]>|\bHTTP/\d(?:\.\d)? 504\b|\bstatus(?: code)?[=: ]+504\b).*$", ("504",)
+    ),
+    Rule("k8s_latency", 3, r"(?i)^\s*elapsed time:?\s+\d{2,}(?:\.\d+)?.*$", ("elapsed time",)),
     # argocd_sync
     Rule("argocd_sync", 7, r"\bComparisonError\b.*$", ("comparisonerror",)),
     Rule("argocd_sync", 7, r"one or more objects failed to apply.*$", ("failed to apply",)),
@@ -550,6 +627,19 @@ _RULES = [
         ("invalidspecerror", "application spec for"),
     ),
     Rule("argocd_sync", 3, r"^\s+phase: (?:Failed|Error)$", ("phase: ",)),
+    Rule(
+        "argocd_sync",
+        1.5,
+        r"\bargocd-(?:repo-server|application-controller|server|applicationset-controller)\b",
+        ("argocd-",),
+        decisive=False,
+    ),
+    Rule(
+        "argocd_sync",
+        5,
+        r"(?:match repository error|`[^`\n]+ discover` failed).*$",
+        ("match repository error", " discover` failed"),
+    ),
     # infra
     Rule("infra", 6, r"UNREACHABLE! =>.*$", ("unreachable!",), after=3),
     Rule("infra", 5, r"Failed to connect to the host via ssh.*$", ("failed to connect to the host",)),
@@ -560,7 +650,7 @@ _RULES = [
     Rule("infra", 5, r"^error: failed to push some refs.*$", ("failed to push",)),
     Rule("infra", 6, r"^ERROR: \(gcloud\.[\w.-]+\).*$", ("(gcloud.",), after=1),
     Rule("infra", 6, r"Quota '[\w_]+' exceeded.*$", ("quota '",)),
-    Rule("infra", 6, r"No space left on device.*$", ("no space left",)),
+    Rule("infra", 6, r"(?i)No space left on device.*$", ("no space left",)),
     Rule(
         "infra",
         3,
@@ -715,6 +805,14 @@ _HINTS = [
     )
     for cat in TABLE
 ]
+_VOCABULARY = [
+    (cat.name, re.compile("|".join(re.escape(w) for w in sorted(cat.vocabulary, key=len, reverse=True))))
+    for cat in TABLE
+    if cat.vocabulary
+]
+# A log no rule names is given the category whose vocabulary its failing lines use most, with at least
+# this many distinct words of it and more than of any other category's.
+VOCABULARY_MIN = 2
 _ASCII_LOWER = {i: i + 32 for i in range(65, 91)}
 # A key's longest run of word characters: a key absent from a large text's vocabulary is not searched.
 _WORD = re.compile(r"[a-z0-9_]+")
@@ -813,3 +911,22 @@ def choose(scores):
         return "other"
     best = max(scores.items(), key=lambda kv: (kv[1], -CATEGORIES.index(kv[0])))
     return best[0] if best[1] >= MIN_CATEGORY_SCORE else "other"
+
+
+def vocabulary_scores(text):
+    """How many distinct words of each category's vocabulary ``text`` uses."""
+    low = text.lower()
+    scores = {}
+    for name, rx in _VOCABULARY:
+        n = len(set(rx.findall(low)))
+        if n:
+            scores[name] = n
+    return scores
+
+
+def choose_by_vocabulary(scores):
+    """The category whose vocabulary is used most (at least VOCABULARY_MIN words, no tie), or other."""
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], CATEGORIES.index(kv[0])))
+    if not ranked or ranked[0][1] < VOCABULARY_MIN or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
+        return "other"
+    return ranked[0][0]

@@ -124,6 +124,7 @@ def analyze_text(text, options=None, *, sleep=time.sleep):
     )
     return {
         "category": ext["category"],
+        "category_basis": ext["category_basis"],
         "scores": ext["scores"],
         "excerpt": excerpt,
         "evidence": evidence,

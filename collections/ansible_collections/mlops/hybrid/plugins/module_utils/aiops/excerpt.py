@@ -16,10 +16,12 @@ import re
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.categories import CATEGORIES
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.classify import (
     choose,
+    choose_by_vocabulary,
     classify_scores,
     hint_scores,
     merge_scores,
     scan,
+    vocabulary_scores,
 )
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
 from ansible_collections.mlops.hybrid.plugins.module_utils.text import normalize
@@ -39,6 +41,7 @@ MARKER_CHARS = 44
 # A finding that says it is of high or critical severity (Bandit, Trivy, gosec, Snyk) ranks this much higher.
 SEVERE_BONUS = 2
 REPEAT_DECAY = 0.5
+VOCABULARY_CONTEXT = 2
 _SEVERE = re.compile(
     r"(?i:\bseverity:?\s*(?:high|critical)\b)|\b(?:CRITICAL|HIGH)\b|(?i:\b(?:high|critical) severity\b)"
 )
@@ -175,8 +178,22 @@ def _marker(first, last):
     return "[... %d line%s omitted (lines %d-%d) ...]" % (n, "" if n == 1 else "s", first + 1, last + 1)
 
 
+def _failing_text(lines, ranked, max_tokens):
+    """What a log's failure says: the whole log when it fits the budget, else its decisive lines and their
+    neighbours (VOCABULARY_CONTEXT each side), so the words of the rest of a long log do not count."""
+    if sum(len(line) + 1 for line in lines) <= max_tokens * CHARS_PER_TOKEN:
+        return "\n".join(lines)
+    keep = set()
+    for i, _v in ranked[:MAX_EVIDENCE]:
+        keep.update(range(max(0, i - VOCABULARY_CONTEXT), min(len(lines), i + VOCABULARY_CONTEXT + 1)))
+    return "\n".join(lines[j] for j in sorted(keep))
+
+
 def extract(text, max_tokens=DEFAULT_MAX_TOKENS, kind="auto", hints=()):
-    """Return category, scores, evidence (decisive lines) and an excerpt within ``max_tokens``.
+    """Return category, its basis, scores, evidence (decisive lines) and an excerpt within ``max_tokens``.
+
+    ``category_basis`` says what named the category: ``kind`` (given), ``rules`` (the rules and hints),
+    ``vocabulary`` (no rule matched; the failing lines' words did) or ``none`` (other).
 
     ``hints`` are the names around the log, most specific first (the failing step's, the job's, the
     workflow's or its file's): a tool named there weighs in the category (:func:`classify.hint_scores`).
@@ -188,12 +205,19 @@ def extract(text, max_tokens=DEFAULT_MAX_TOKENS, kind="auto", hints=()):
     hits = list(scan(text))
     scores = merge_scores(classify_scores(hits), hint_scores(hints))
     category = choose(scores) if kind == "auto" else kind
+    basis = "kind" if kind != "auto" else ("rules" if category != "other" else "none")
 
     ranked = _rank(hits, category, lines)
+    if basis == "none":  # no rule names it: the words of its failing lines may
+        category = choose_by_vocabulary(vocabulary_scores(_failing_text(lines, ranked, max_tokens)))
+        basis = "vocabulary" if category != "other" else "none"
+        if category != "other":
+            ranked = _rank(hits, category, lines)
     evidence_idx = sorted(i for i, _v in ranked[:MAX_EVIDENCE])
     excerpt = _render(lines, _select(lines, ranked, max_tokens), max_tokens)
     return {
         "category": category,
+        "category_basis": basis,
         "scores": dict(sorted(scores.items(), key=lambda kv: -kv[1])),
         "evidence": [_clip(lines[i]).strip() for i in evidence_idx],
         "excerpt": excerpt,

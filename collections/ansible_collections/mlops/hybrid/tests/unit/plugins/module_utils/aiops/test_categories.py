@@ -87,3 +87,18 @@ def test_hint_scores_weigh_the_step_before_the_job():
         "test": classify.HINT_TOOL_WEIGHT * classify.LATER_HINT_SHARE,
     }
     assert classify.hint_scores([None, ""]) == {}
+
+
+def test_a_log_no_rule_names_takes_the_category_its_failing_lines_talk_in():
+    log = "Error: the readiness endpoint /healthz answered 503, the liveness check keeps going\n"
+    res = excerpt.extract(log)
+    assert (res["category"], res["category_basis"]) == ("k8s_probe", "vocabulary")
+    assert excerpt.extract("Error: something went wrong\n")["category_basis"] == "none"
+    assert excerpt.extract("Error: something went wrong\n", kind="infra")["category_basis"] == "kind"
+    assert excerpt.extract("FAILED tests/test_a.py::test_x - assert 1 == 2\n")["category_basis"] == "rules"
+
+
+def test_a_tie_of_vocabularies_is_other():
+    assert classify.choose_by_vocabulary({"k8s_oom": 2, "training": 2}) == "other"
+    assert classify.choose_by_vocabulary({"k8s_oom": 1}) == "other"
+    assert classify.choose_by_vocabulary({"k8s_oom": 3, "training": 2}) == "k8s_oom"
