@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import shlex
 import subprocess
 import zipfile
@@ -868,6 +869,21 @@ class FakeGitHubActions(FakeGitHub):
         acts.workflow_dispatches.append({"workflow": wf["id"], "ref": body["ref"], "inputs": body.get("inputs") or {}})
         return 204, ""
 
+    @staticmethod
+    def _value_refusal(wf: dict, inputs: dict) -> str | None:
+        """GitHub's words for an input value it refuses: not a string, a required one missing, a choice not offered."""
+        for name, value in inputs.items():
+            if not isinstance(value, str):
+                return "Invalid request.\n\nFor 'properties/%s', %s is not a string." % (name, json.dumps(value))
+        missing = sorted(k for k, v in wf["inputs"].items() if (v or {}).get("required") and k not in inputs)
+        if missing:
+            return "Required input '%s' not provided" % missing[0]
+        for name, value in inputs.items():
+            spec = wf["inputs"][name] or {}
+            if spec.get("type") == "choice" and value not in [str(o) for o in spec.get("options") or []]:
+                return "Provided value '%s' for input '%s' not in the list of allowed values" % (value, name)
+        return None
+
     def _dispatch_refusal(self, repo: Repo, wf: dict, ref: str, inputs) -> str | None:
         """GitHub's 422 messages for a workflow_dispatch it refuses, or None."""
         if not isinstance(inputs, dict) or len(inputs) > 25:
@@ -875,9 +891,9 @@ class FakeGitHubActions(FakeGitHub):
         unexpected = sorted(set(inputs) - set(wf["inputs"]))
         if unexpected:
             return "Unexpected inputs provided: %s" % unexpected
-        missing = sorted(k for k, v in wf["inputs"].items() if (v or {}).get("required") and k not in inputs)
-        if missing:
-            return "Required input '%s' not provided" % missing[0]
+        refused = self._value_refusal(wf, inputs)
+        if refused:
+            return refused
         if ref not in (repo.default_branch, "refs/heads/" + repo.default_branch) and not self._find_commit(repo, ref):
             return "No ref found for: %s" % ref
         return None

@@ -145,7 +145,7 @@ def test_drift_at_each_urgency_takes_its_action(ansible, served, github, slack, 
     a0 = p0.task("Collect the drift figures (MLflow and Prometheus, read-only)").res["assessment"]
     assert (a0["urgency"], a0["action"]) == ("P0", "retrain")
     (dispatch,) = github.workflow_dispatches(REPO_NAME)
-    assert dispatch == {"workflow": wf, "ref": "main", "inputs": {"force_retrain": True}}
+    assert dispatch == {"workflow": wf, "ref": "main", "inputs": {"force_retrain": "true"}}
     p0_issues = [i for i in github.issues(REPO_NAME) if "P0" in i["labels"]]
     assert len(p0_issues) == 1 and a0["hypothesis"][:60] in p0_issues[0]["body"]
     assert "online accuracy" in p0_issues[0]["body"]

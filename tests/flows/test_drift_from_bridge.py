@@ -280,7 +280,7 @@ def test_the_workflow_acts_on_the_payload_the_bridge_sent(cluster, runner, githu
     for f in a["affected_features"][:5]:
         assert f["feature"] in body
     retrain = [(d["ref"], d["inputs"]) for d in github.workflow_dispatches(REPOSITORY)]
-    assert retrain == ([("main", {"force_retrain": True})] if urgency == "P0" else [])
+    assert retrain == ([("main", {"force_retrain": "true"})] if urgency == "P0" else [])
     assert len(slack.messages) == (1 if urgency == "P0" else 0)
     assert REPO_SECRETS["MLFLOW_TRACKING_PASSWORD"] not in run.stdout
 
@@ -304,7 +304,7 @@ def test_the_language_model_cannot_change_the_action(cluster, runner, github):
     assert cluster["P0"]["context"]["assessment"]["affected_features"][0]["feature"] in prompt
     assert run.task("Ask the drift specialist").res["report"]["urgency"] == "P2"
     (dispatch,) = github.workflow_dispatches(REPOSITORY)
-    assert dispatch["inputs"] == {"force_retrain": True}
+    assert dispatch["inputs"] == {"force_retrain": "true"}
     (issue,) = github.issues(REPOSITORY)
     assert "P0" in issue["labels"] and "**Urgency:** P0" in issue["body"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import requests
+
 from .scenarios import REPO_NAME
 
 MODULE = "mlops.hybrid.github_dispatch"
@@ -25,7 +27,7 @@ def test_workflow_dispatch_check_mode_sends_nothing_and_each_run_sends_one(ansib
         assert (res["changed"], res["status"]) == (True, 204), res.get("msg")
         assert len(github.workflow_dispatches(REPO_NAME)) == n
     first = github.workflow_dispatches(REPO_NAME)[0]
-    assert first == {"workflow": wf, "ref": "main", "inputs": {"force_retrain": True}}
+    assert first == {"workflow": wf, "ref": "main", "inputs": {"force_retrain": "true"}}
     call = github.calls("POST", r"/dispatches$")[0]
     assert call.headers["authorization"] == "Bearer %s" % github.token
     assert call.headers["x-github-api-version"] == "2022-11-28"
@@ -56,3 +58,42 @@ def test_refusals_name_the_cause_and_the_token_stays_out(ansible, github):
     bad_repo = ansible.module(MODULE, args(github, event_type="x", repository="no-slash"), check=True)
     assert bad_repo.failed and "repository must look like owner/name" in bad_repo.res["msg"]
     assert github.dispatches(REPO_NAME) == []
+
+
+def test_inputs_go_as_strings_and_the_fake_refuses_what_github_refuses(ansible, github):
+    """GitHub takes workflow_dispatch inputs as strings and checks a choice against its options."""
+
+    github.add_workflow(
+        REPO_NAME,
+        ".github/workflows/deploy.yml",
+        inputs={
+            "force": {"type": "boolean"},
+            "replicas": {},
+            "env": {"type": "choice", "options": ["staging", "prod"]},
+        },
+    )
+    raw = requests.post(
+        "%s/repos/%s/actions/workflows/deploy.yml/dispatches" % (github.url, REPO_NAME),
+        json={"ref": "main", "inputs": {"force": True}},
+        headers={"Authorization": "Bearer %s" % github.token},
+        timeout=10,
+    )
+    assert raw.status_code == 422 and "For 'properties/force', true is not a string." in raw.json()["message"]
+
+    sent = ansible.module(
+        MODULE, args(github, workflow="deploy.yml", ref="main", inputs={"force": True, "replicas": 3, "env": "prod"})
+    )
+    assert sent.res["changed"] and sent.res["status"] == 204, sent.res.get("msg")
+    assert github.workflow_dispatches(REPO_NAME)[-1]["inputs"] == {"force": "true", "replicas": "3", "env": "prod"}
+
+    bad_choice = ansible.module(MODULE, args(github, workflow="deploy.yml", ref="main", inputs={"env": "dev"}))
+    assert (
+        bad_choice.failed
+        and "Provided value 'dev' for input 'env' not in the list of allowed values" in (bad_choice.res["msg"])
+    )
+    for check in (True, False):
+        nested = ansible.module(
+            MODULE, args(github, workflow="deploy.yml", ref="main", inputs={"env": ["prod"]}), check=check
+        )
+        assert nested.failed and "inputs.env is a list" in nested.res["msg"], nested.res
+    assert len(github.workflow_dispatches(REPO_NAME)) == 1

@@ -29,7 +29,10 @@ options:
     description: Branch or tag the workflow runs on; required with O(workflow).
     type: str
   inputs:
-    description: The workflow's inputs, by name (at most 10, as the workflow declares them).
+    description:
+      - The workflow's inputs, by name (at most 10, as the workflow declares them).
+      - GitHub takes each value as a string; a boolean goes as V(true) or V(false), a number as its digits. A list
+        or a dict is refused before anything is sent.
     type: dict
     default: {}
   event_type:

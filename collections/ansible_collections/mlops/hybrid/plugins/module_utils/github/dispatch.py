@@ -4,7 +4,7 @@
 
     repo = dispatch.connect(token=token, api_url=api_url, repository="owner/name")
     result = dispatch.repository_dispatch(repo, event_type="aiops-alert", client_payload={...})
-    dispatch.dispatch_workflow(repo, workflow="model-pipeline.yml", ref="main", inputs={"force_retrain": True})
+    dispatch.dispatch_workflow(repo, workflow="model-pipeline.yml", ref="main", inputs={"force_retrain": "true"})
 
 Both are one POST answered 204 (https://docs.github.com/rest/repos/repos#create-a-repository-dispatch-event,
 https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event). The answer is
@@ -99,9 +99,27 @@ def repository_dispatch(repo, *, event_type, client_payload):
     return post(repo, "/dispatches", {"event_type": event_type, "client_payload": client_payload})
 
 
+def workflow_inputs(inputs):
+    """``inputs`` as GitHub takes them for a workflow_dispatch: every value a string (true -> "true", 3 -> "3")."""
+    if not isinstance(inputs, dict):
+        raise InvalidInput("inputs must be a dict of input names to values")
+    out = {}
+    for name, value in inputs.items():
+        if isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        elif isinstance(value, (int, float, str)):
+            out[name] = str(value)
+        else:
+            raise InvalidInput(
+                "inputs.%s is a %s: a workflow_dispatch input is a string, number or boolean, and GitHub takes "
+                "each as a string" % (name, type(value).__name__)
+            )
+    return out
+
+
 def dispatch_workflow(repo, *, workflow, ref, inputs):
-    """Run ``workflow`` (its file name or id) on ``ref`` with ``inputs`` (workflow_dispatch)."""
-    return post(repo, "/actions/workflows/%s/dispatches" % workflow, {"ref": ref, "inputs": inputs})
+    """Run ``workflow`` (its file name or id) on ``ref`` with ``inputs`` (workflow_dispatch), sent as strings."""
+    return post(repo, "/actions/workflows/%s/dispatches" % workflow, {"ref": ref, "inputs": workflow_inputs(inputs)})
 
 
 def check(result, action):
@@ -136,6 +154,8 @@ def send_event(o, check_mode=False):
         raise InvalidInput("give either workflow (workflow_dispatch) or event_type (repository_dispatch)")
     if o.workflow and not o.ref:
         raise InvalidInput("a workflow_dispatch needs ref, the branch or tag the workflow runs on")
+    if o.workflow:
+        workflow_inputs(o.inputs)  # refused before anything is sent, in check mode too
     event = "workflow_dispatch" if o.workflow else "repository_dispatch"
     result = {"changed": True, "event": event, "status": None}
     if check_mode:
