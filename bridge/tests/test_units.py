@@ -129,6 +129,26 @@ def test_payload_fits_githubs_limits():
     assert any("shortened" in n for n in big["context"]["notes"])
 
 
+def test_the_whole_alert_and_its_group_travel_and_long_values_are_shortened_first():
+    record = _record("noise line\n" * 20000)
+    record["alert"]["generatorURL"] = "http://prometheus:9090/graph?g0.expr=up"
+    record["group"] = {
+        "key": '{}:{alertname="ModelPodCrashLooping"}',
+        "labels": {"alertname": "ModelPodCrashLooping"},
+        "commonLabels": {"alertname": "ModelPodCrashLooping", "namespace": "models"},
+        "commonAnnotations": {"description": "x" * 50000},
+        "externalURL": "http://alertmanager:9093",
+        "truncatedAlerts": 0,
+    }
+    payload = build_payload(record)
+    assert len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False)) <= MAX_PAYLOAD_CHARS
+    assert payload["alert"]["generatorURL"] == "http://prometheus:9090/graph?g0.expr=up"
+    assert payload["group"]["externalURL"] == "http://alertmanager:9093"
+    assert payload["group"]["commonLabels"] == record["group"]["commonLabels"]
+    assert len(payload["group"]["commonAnnotations"]["description"]) <= 2000
+    assert build_payload(_record("spooled before groups were kept"))["group"] == {}
+
+
 def test_the_drift_assessment_travels_in_the_context_and_survives_shortening():
     assessment = {"urgency": "P1", "action": "issue", "hypothesis": "Data drift", "affected_features": []}
     report = {"summary": "Data drift.", "root_causes": [], "urgency": "P1", "false_positive": False}

@@ -118,6 +118,13 @@ def test_slow_and_shifted_traffic_become_dispatches_with_context_and_no_secret(t
 
         latency = got["ModelHighLatency"].body["client_payload"]
         assert latency["alert"]["labels"]["namespace"] == "models"
+        # The whole alert as Alertmanager sent it: the rule's graph in Prometheus, the group, Alertmanager's URL.
+        assert latency["alert"]["generatorURL"].startswith(loop.prometheus.url.rstrip("/") + "/graph?g0.expr=")
+        assert latency["alert"]["startsAt"] and latency["alert"]["fingerprint"]
+        group = latency["group"]
+        assert group["externalURL"].rstrip("/") == loop.alertmanager.url.rstrip("/"), group
+        assert group["commonLabels"]["alertname"] == "ModelHighLatency" and group["key"]
+        assert set(group["labels"]) <= set(latency["alert"]["labels"]), group
         assert {"prometheus", "pod"} <= set(latency["context"]["sources"]), latency["context"]
         text = latency["context"]["text"]
         assert "p95 prediction latency (s, 5m):" in text

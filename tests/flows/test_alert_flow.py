@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from mlops_bridge.dispatch import build_payload
+from mlops_bridge.schema import parse_notification
+from mlops_bridge.server import new_record
+from sandbox.bridge import alert, webhook_body
 from sandbox.paths import REPO
 
 from .scenarios import PREDICTOR, REPO_NAME, crashloop, oomkill
@@ -98,3 +102,20 @@ def test_a_vanished_pod_fails_clearly_and_posts_nothing(ansible, github, slack, 
     msg = run.task("Collect the pod's context (read-only)").res["msg"]
     assert "pod models/gone-pod not found" in msg
     assert github.calls("POST") == [] and slack.requests == []
+
+
+def test_the_bridges_payload_carries_the_whole_alert_and_the_report_links_back(ansible, github, slack, flow_env):
+    """The payload the bridge builds from an Alertmanager webhook: the issue links to Prometheus and Alertmanager."""
+    fired = alert("ModelPodOOMKilled", namespace="models", pod="p-1", severity="critical", aiops="alert")
+    note = parse_notification(webhook_body([fired]))
+    record = new_record("operational", note, note.alerts[0])
+    record["context"] = {"text": "Last State: Terminated\n  Reason: OOMKilled\n  Exit Code: 137\n", "sources": ["pod"]}
+    payload = build_payload(record)
+    run = ansible.playbook(PLAYBOOK, extravars={"alert_payload": payload}, env=flow_env)
+    assert run.ok, run.stdout[-3000:]
+    analysis = run.task("Analyse the alert").res
+    assert analysis["category"] == "k8s_oom"
+    (issue,) = github.issues(REPO_NAME)
+    assert fired["generatorURL"] in issue["body"]
+    assert "http://alertmanager.example/#/alerts?filter=%7Balertname%3D%22ModelPodOOMKilled%22%7D" in issue["body"]
+    assert fired["startsAt"] in issue["body"]

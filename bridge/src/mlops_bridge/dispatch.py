@@ -9,9 +9,14 @@ usually are).
 
 The payload the analysis workflows read (playbooks/alert_analysis.yml, drift_analysis.yml)::
 
-    {"alert": {"labels", "annotations", "status", "fingerprint", "startsAt", "endsAt"},
+    {"alert": {"labels", "annotations", "status", "fingerprint", "startsAt", "endsAt", "generatorURL"},
+     "group": {"key", "labels", "commonLabels", "commonAnnotations", "externalURL", "truncatedAlerts"},
      "context": {"text", "sources", "notes", "redactions", "assessment"?, "report"?},
      "route": "operational" | "drift", "receiver": str, "bridge": {"id", "received_at", "attempt"}}
+
+``generatorURL`` is the Prometheus graph of the rule's expression, ``group.externalURL`` the
+Alertmanager that sent it: the report links back to both. Long values are shortened before the
+context text is (label and annotation values, the group's included).
 
 For a drift alert the bridge could assess, drift_context's rule-based verdict and the report built
 from it: ``context.assessment`` ``{"urgency", "action", "hypothesis", "drift_type", "figures",
@@ -34,6 +39,8 @@ USER_AGENT = "mlops-hybrid-alert-bridge/0.1"
 # A 401/403/404 is retried: a person fixes the Secret while the alert waits in the spool.
 AUTH_HINT = " (check the GitHub token Secret and GITHUB_REPOSITORY)"
 CUT = "\n[... %d characters cut by the alert bridge ...]\n"
+ALERT_KEYS = ("labels", "annotations", "status", "fingerprint", "startsAt", "endsAt", "generatorURL")
+GROUP_MAPS = ("labels", "commonLabels", "commonAnnotations")
 # What a drift context adds when the bridge could assess it (drift_context's rules).
 ASSESSED = ("assessment", "report")
 
@@ -56,7 +63,8 @@ def build_payload(record: dict[str, Any], limit: int = MAX_PAYLOAD_CHARS) -> dic
     alert = record["alert"]
     context = dict(record.get("context") or {})
     payload = {
-        "alert": {k: alert[k] for k in ("labels", "annotations", "status", "fingerprint", "startsAt", "endsAt")},
+        "alert": {k: alert.get(k, "") for k in ALERT_KEYS},
+        "group": dict(record.get("group") or {}),
         "context": {
             "text": context.get("text", ""),
             "sources": context.get("sources", []),
@@ -80,6 +88,9 @@ def build_payload(record: dict[str, Any], limit: int = MAX_PAYLOAD_CHARS) -> dic
             continue
         payload["alert"]["annotations"] = {k: _shorten(v, cap) for k, v in payload["alert"]["annotations"].items()}
         payload["alert"]["labels"] = {k: _shorten(v, cap) for k, v in payload["alert"]["labels"].items()}
+        for key in GROUP_MAPS:
+            if isinstance(payload["group"].get(key), dict):
+                payload["group"][key] = {k: _shorten(v, cap) for k, v in payload["group"][key].items()}
     if _size(payload) > limit:
         raise ValueError("the alert does not fit in %d characters even shortened" % limit)
     return payload

@@ -58,6 +58,19 @@ class Notification:
     external_url: str
     truncated_alerts: int
     alerts: list[Alert]
+    common_labels: dict[str, str] | None = None
+    common_annotations: dict[str, str] | None = None
+
+    def group(self) -> dict[str, Any]:
+        """What the notification says about its group: forwarded with each of its alerts."""
+        return {
+            "key": self.group_key,
+            "labels": self.group_labels,
+            "commonLabels": self.common_labels or {},
+            "commonAnnotations": self.common_annotations or {},
+            "externalURL": self.external_url,
+            "truncatedAlerts": self.truncated_alerts,
+        }
 
 
 def _require(cond: bool, message: str) -> None:
@@ -119,8 +132,6 @@ def parse_notification(body: Any, max_alerts: int = 1000) -> Notification:
         isinstance(truncated, int) and not isinstance(truncated, bool) and truncated >= 0,
         "body.truncatedAlerts must be a non-negative integer",
     )
-    _labels(body, "commonLabels", "body", required=False)
-    _labels(body, "commonAnnotations", "body", required=False)
     return Notification(
         receiver=_string(body, "receiver", "body"),
         status=status,
@@ -129,4 +140,6 @@ def parse_notification(body: Any, max_alerts: int = 1000) -> Notification:
         external_url=_string(body, "externalURL", "body", required=False),
         truncated_alerts=truncated,
         alerts=[_alert(a, f"alerts[{i}]") for i, a in enumerate(alerts)],
+        common_labels=_labels(body, "commonLabels", "body", required=False),
+        common_annotations=_labels(body, "commonAnnotations", "body", required=False),
     )

@@ -34,13 +34,31 @@ from .context import ContextGatherer, redact_alert
 from .dispatch import build_payload, connect, send
 from .limits import Deduplicator, TokenBucket
 from .metrics import BridgeMetrics
-from .schema import InvalidPayload, parse_notification
+from .schema import Alert, InvalidPayload, Notification, parse_notification
 from .spool import Spool, SpoolFull
 
 __all__ = ["Bridge", "main"]
 
 LOG = logging.getLogger("mlops_bridge")
 MAX_RETRY_AFTER = 900.0
+
+
+def new_record(route: str, note: Notification, alert: Alert, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The spool record of one alert of ``note``: the alert and its group, redacted; context gathered later."""
+    clean, _counts = redact_alert(alert.as_dict(), secrets)
+    group, _counts = redact_alert(note.group(), secrets)
+    return {
+        "id": uuid.uuid4().hex,
+        "route": route,
+        "event_type": EVENT_TYPES[route],
+        "receiver": note.receiver,
+        "group_key": note.group_key,
+        "group": group,
+        "alert": clean,
+        "received_at": time.time(),
+        "attempts": 0,
+        "context": None,
+    }
 
 
 class Bridge:
@@ -97,18 +115,7 @@ class Bridge:
                     counts["rate_limited"] += 1
                     LOG.warning("rate limit: %s %s not dispatched", alert.labels["alertname"], alert.fingerprint)
                     continue
-                clean, _counts = redact_alert(alert.as_dict(), self.secrets)
-                record = {
-                    "id": uuid.uuid4().hex,
-                    "route": route,
-                    "event_type": EVENT_TYPES[route],
-                    "receiver": note.receiver,
-                    "group_key": note.group_key,
-                    "alert": clean,
-                    "received_at": time.time(),
-                    "attempts": 0,
-                    "context": None,
-                }
+                record = new_record(route, note, alert, self.secrets)
                 try:
                     name = self.spool.put(record)
                 except (SpoolFull, OSError) as e:
