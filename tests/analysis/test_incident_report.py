@@ -147,6 +147,7 @@ def test_planted_secrets_and_model_markup_never_reach_github_or_slack(ansible, g
         ({"github_issue": False}, "nothing to post to"),
         ({"commit_sha": "deadbeef"}, "No commit found"),
         ({"routing": {"sast": {"assignees": ["stranger"]}}, "_case": "bandit_full"}, "stranger is not a collaborator"),
+        ({"teams": {"sre": ["acme/sre"]}}, "teams has unknown team 'sre'"),
     ],
 )
 def test_bad_input_is_refused_clearly_and_changes_nothing(ansible, github, args, message):
@@ -165,3 +166,13 @@ def test_slack_errors_are_explained(ansible, github, slack):
     )
     assert r.failed and "404 no_service" in r.res["msg"] and "create a new incoming webhook" in r.res["msg"]
     assert "badhook123" not in r.res["msg"]
+
+
+def test_the_categorys_team_is_mentioned_with_the_configured_handles_only(ansible, github):
+    teams = {"security": ["acme/security"], "platform": ["acme/platform-oncall"]}
+    bandit = ansible.module(MODULE, gh_args(github, analysis(ansible, "bandit_full"), teams=teams)).res
+    oom = ansible.module(MODULE, gh_args(github, analysis(ansible), teams=teams)).res
+    assert bandit["changed"] and oom["changed"], (bandit.get("msg"), oom.get("msg"))
+    sast, k8s = github.issues(REPO_NAME)
+    assert "**Team:** security (cc @acme/security)" in sast["body"] and "@acme/platform-oncall" not in sast["body"]
+    assert "**Team:** platform (cc @acme/platform-oncall)" in k8s["body"]

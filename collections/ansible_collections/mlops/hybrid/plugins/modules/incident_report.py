@@ -64,6 +64,15 @@ options:
     description: Facts shown under the report (workflow run URL, alert name, commit).
     type: dict
     default: {}
+  teams:
+    description:
+      - GitHub handles per team, mentioned under the report of a category that goes to that team
+        (C(security) for SAST, SCA, container scans and secrets; C(ml) for training and model validation;
+        C(platform) for the cluster, ArgoCD and infrastructure; C(dev) for tests and linters).
+      - A user (C(alice)) or a team (C(acme/ml)), with or without C(@). Only these handles are ever mentioned;
+        the playbooks read them from E(AIOPS_TEAMS) (JSON), the repository variable of the same name.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: full
@@ -163,6 +172,7 @@ def argspec():
         labels=dict(type="list", elements="str", default=[]),
         dedup_label=dict(type="str", default="aiops"),
         meta=dict(type="dict", default={}),
+        teams=dict(type="dict", default={}),
     )
 
 

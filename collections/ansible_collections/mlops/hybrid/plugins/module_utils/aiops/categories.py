@@ -3,7 +3,8 @@
 """The failure categories: one table that the classifier, the prompts, the offline reports, the
 incident routing and the modules' ``kind`` choices all read.
 
-A row names the category, what it means, who it goes to (``labels``), the prompt template, the
+A row names the category, what it means, the team it goes to (``team``: the handles of
+incident_report's ``teams`` setting are mentioned) and its issue ``labels``, the prompt template, the
 offline report's urgency, cause and remediation, and the words that say the category outside the
 log's failure lines: the tools whose command line or step name it is (``tools``), weaker words of a
 step or job name (``step_words``) and words of a Prometheus alert's name (``alert_words``); and the
@@ -22,6 +23,7 @@ class Category:
 
     name: str
     description: str
+    team: str
     labels: tuple
     template: str
     urgency: str
@@ -37,6 +39,7 @@ TABLE = (
     Category(
         name="test",
         description="a test suite fails (pytest, unittest, tox, nox, a collection or configuration error)",
+        team="dev",
         labels=("ci",),
         template="testing",
         urgency="P2",
@@ -62,6 +65,7 @@ TABLE = (
     Category(
         name="lint",
         description="a linter, formatter or type checker reports violations",
+        team="dev",
         labels=("ci",),
         template="testing",
         urgency="P2",
@@ -114,6 +118,7 @@ TABLE = (
     Category(
         name="sast",
         description="a static analyser finds insecure code (Bandit, Semgrep, gosec, CodeQL)",
+        team="security",
         labels=("security",),
         template="devsecops",
         urgency="P1",
@@ -141,6 +146,7 @@ TABLE = (
     Category(
         name="sca",
         description="a dependency has a known vulnerability (pip-audit, Safety, Snyk, govulncheck, cargo audit)",
+        team="security",
         labels=("security",),
         template="devsecops",
         urgency="P1",
@@ -180,6 +186,7 @@ TABLE = (
     Category(
         name="container_scan",
         description="an image holds vulnerable packages (Trivy, Grype, Docker Scout)",
+        team="security",
         labels=("security",),
         template="devsecops",
         urgency="P1",
@@ -205,6 +212,7 @@ TABLE = (
     Category(
         name="secrets",
         description="a credential was committed or printed (gitleaks, TruffleHog, detect-secrets, push protection)",
+        team="security",
         labels=("security",),
         template="devsecops",
         urgency="P0",
@@ -230,6 +238,7 @@ TABLE = (
     Category(
         name="training",
         description="training diverged or got bad input (NaN loss, NaN features, shapes, an accuracy assert)",
+        team="ml",
         labels=("ml",),
         template="ml_engineer",
         urgency="P1",
@@ -257,6 +266,7 @@ TABLE = (
     Category(
         name="model_validation",
         description="a model or its data fails a gate (metric below threshold, schema, data quality, drift)",
+        team="ml",
         labels=("ml",),
         template="ml_engineer",
         urgency="P1",
@@ -284,6 +294,7 @@ TABLE = (
     Category(
         name="k8s_crashloop",
         description="a container exits on start and Kubernetes backs off restarting it",
+        team="platform",
         labels=("sre",),
         template="sre",
         urgency="P1",
@@ -296,6 +307,7 @@ TABLE = (
     Category(
         name="k8s_oom",
         description="a container was killed for memory (OOMKilled, exit code 137, evicted for node memory)",
+        team="platform",
         labels=("sre",),
         template="sre",
         urgency="P1",
@@ -308,6 +320,7 @@ TABLE = (
     Category(
         name="k8s_image_pull",
         description="the node cannot pull the image (ErrImagePull, ImagePullBackOff)",
+        team="platform",
         labels=("sre",),
         template="sre",
         urgency="P1",
@@ -320,6 +333,7 @@ TABLE = (
     Category(
         name="k8s_probe",
         description="health probes fail, so the pod is not ready or is restarted",
+        team="platform",
         labels=("sre",),
         template="sre",
         urgency="P2",
@@ -332,6 +346,7 @@ TABLE = (
     Category(
         name="k8s_latency",
         description="requests are slow or time out (latency alerts, 504s, upstream timeouts, slow-request lines)",
+        team="platform",
         labels=("sre",),
         template="sre",
         urgency="P1",
@@ -355,6 +370,7 @@ TABLE = (
     Category(
         name="argocd_sync",
         description="ArgoCD cannot render, compare or apply the desired state",
+        team="platform",
         labels=("sre",),
         template="sre",
         urgency="P1",
@@ -380,6 +396,7 @@ TABLE = (
     Category(
         name="infra",
         description="the infrastructure failed (connectivity, quota, disk, package index, registry, Git remote)",
+        team="platform",
         labels=("sre",),
         template="sre",
         urgency="P1",
@@ -410,6 +427,7 @@ TABLE = (
     Category(
         name="other",
         description="nothing else fits",
+        team="",
         labels=("triage",),
         template="sre",
         urgency="P2",
@@ -420,6 +438,7 @@ TABLE = (
 )
 
 BY_NAME = {c.name: c for c in TABLE}
+TEAMS = tuple(sorted({c.team for c in TABLE if c.team}))
 CATEGORIES = tuple(c.name for c in TABLE)
 
 

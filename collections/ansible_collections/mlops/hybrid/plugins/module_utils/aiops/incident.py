@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 
 from ansible_collections.mlops.hybrid.plugins.module_utils import slack
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import report
-from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.categories import CATEGORIES, TABLE
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.categories import CATEGORIES, TABLE, TEAMS, category
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.redact import merge_counts, redact
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
 from ansible_collections.mlops.hybrid.plugins.module_utils.github import client, comments, issues
@@ -47,6 +48,36 @@ def routing_for(category, routing=None):
     return out
 
 
+# A GitHub user (alice) or team (acme/ml), with or without the leading @.
+_HANDLE = re.compile(r"^@?[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9_.-]{1,100})?$")
+
+
+def check_teams(teams):
+    """``teams`` (team -> GitHub handles) checked; the handles with their @."""
+    if not isinstance(teams, dict):
+        raise InvalidInput("teams must be a dict of team (%s) to lists of GitHub handles" % ", ".join(TEAMS))
+    out = {}
+    for team, handles in teams.items():
+        if team not in TEAMS:
+            raise InvalidInput("teams has unknown team %r; the categories go to %s" % (team, ", ".join(TEAMS)))
+        if not isinstance(handles, list) or not all(isinstance(h, str) and _HANDLE.match(h) for h in handles):
+            raise InvalidInput(
+                "teams.%s must be a list of GitHub handles (a user such as alice or a team such as acme/ml), got %r"
+                % (team, handles)
+            )
+        out[team] = ["@" + h.lstrip("@") for h in handles]
+    return out
+
+
+def team_line(category_name, teams):
+    """The line naming the category's team and mentioning its configured handles, or "" when it has none."""
+    team = category(category_name).team
+    handles = check_teams(teams or {}).get(team, [])
+    if not team:
+        return ""
+    return "**Team:** %s%s\n" % (team, (" (cc %s)" % " ".join(handles)) if handles else "")
+
+
 def load_analysis(analysis):
     """The parts of an llm_analyze result that are posted, validated again (never trusted as given)."""
     if not isinstance(analysis, dict):
@@ -74,8 +105,11 @@ def load_analysis(analysis):
     }
 
 
-def compose(a, title=None, meta=None, secrets=()):
-    """Title, markdown body (with fingerprint and digest markers) and Slack text, all redacted."""
+def compose(a, title=None, meta=None, secrets=(), teams=None):
+    """Title, markdown body (with fingerprint and digest markers, and the team line) and Slack text, all redacted.
+
+    The team's handles are mentioned after the report is rendered, so only handles set in ``teams`` are.
+    """
     body = report.render_markdown(
         a["report"],
         a["category"],
@@ -86,6 +120,7 @@ def compose(a, title=None, meta=None, secrets=()):
         meta=meta,
     )
     body, c1 = redact(body, secrets)
+    body += team_line(a["category"], teams)
     dig = report.digest(body)
     body += "<!-- %s: %s -->\n" % (report.DIGEST_MARKER, dig)
     if not title:
@@ -187,6 +222,7 @@ class IncidentOptions:
     labels: list = dataclasses.field(default_factory=list)
     dedup_label: str = "aiops"
     meta: dict = dataclasses.field(default_factory=dict)
+    teams: dict = dataclasses.field(default_factory=dict)
     timeout: int = client.DEFAULT_TIMEOUT
     retries: int = client.DEFAULT_RETRIES
 
@@ -194,8 +230,9 @@ class IncidentOptions:
 def report_incident(o, check_mode=False):
     """The whole of mlops.hybrid.incident_report for its options ``o`` (IncidentOptions); returns the result."""
     a = load_analysis(o.analysis)
+    check_teams(o.teams or {})
     secrets = [v for v in (o.github_token, o.slack_webhook_url) if v]
-    msg = compose(a, o.title, o.meta, secrets)
+    msg = compose(a, o.title, o.meta, secrets, teams=o.teams)
     wants_github = o.github_issue or o.commit_sha or o.pull_request
     if not wants_github and not o.slack_webhook_url:
         raise InvalidInput("nothing to post to: enable github_issue, give commit_sha/pull_request or a Slack webhook")

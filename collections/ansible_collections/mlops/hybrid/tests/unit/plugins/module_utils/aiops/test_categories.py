@@ -13,6 +13,7 @@ from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import (
     prompts,
     providers,
 )
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
 from ansible_collections.mlops.hybrid.plugins.modules import llm_analyze
 
 
@@ -102,3 +103,26 @@ def test_a_tie_of_vocabularies_is_other():
     assert classify.choose_by_vocabulary({"k8s_oom": 2, "training": 2}) == "other"
     assert classify.choose_by_vocabulary({"k8s_oom": 1}) == "other"
     assert classify.choose_by_vocabulary({"k8s_oom": 3, "training": 2}) == "k8s_oom"
+
+
+def test_the_team_line_mentions_only_the_configured_handles_of_the_categorys_team():
+    teams = {"security": ["acme/security", "@alice"], "ml": ["acme/ml"]}
+    assert incident.team_line("sast", teams) == "**Team:** security (cc @acme/security @alice)\n"
+    assert incident.team_line("model_validation", teams) == "**Team:** ml (cc @acme/ml)\n"
+    assert incident.team_line("k8s_oom", teams) == "**Team:** platform\n"
+    assert incident.team_line("other", teams) == ""
+    assert {r.team for r in categories.TABLE} - {""} == set(categories.TEAMS) == {"dev", "ml", "platform", "security"}
+
+
+@pytest.mark.parametrize(
+    ("teams", "message"),
+    [
+        ({"sre": ["acme/sre"]}, "unknown team 'sre'"),
+        ({"ml": "acme/ml"}, "teams.ml must be a list of GitHub handles"),
+        ({"ml": ["acme/ml team"]}, "teams.ml must be a list of GitHub handles"),
+        (["ml"], "teams must be a dict"),
+    ],
+)
+def test_bad_teams_are_refused(teams, message):
+    with pytest.raises(InvalidInput, match=message):
+        incident.check_teams(teams)
