@@ -10,6 +10,7 @@ import pytest
 import requests
 import yaml
 
+from mlops_model import artifacts
 from mlops_model.train import main as train_main
 from sandbox.model_server import ModelServerProcess, breast_cancer_rows, predict_v1
 from sandbox.paths import REPO
@@ -42,12 +43,16 @@ def until(check, what, timeout=60.0):
 
 
 @pytest.fixture
-def served(mlflow_tracking, tmp_path, start_prometheus):
-    """A model trained and registered (alias champion) in MLflow, served by the real server, scraped by Prometheus."""
+def served(request, mlflow_tracking, tmp_path, start_prometheus):
+    """A model trained and registered (alias champion) in MLflow, served by the real server, scraped by Prometheus.
+
+    ``request.param`` (indirect parametrisation), when given, is extra arguments of the training.
+    """
     name = mlflow_tracking.unique("model")
     exp = mlflow_tracking.unique("exp")
     out = tmp_path / "artifacts"
-    assert train_main(["--output-dir", str(out), "--experiment", exp]) == 0
+    extra = list(getattr(request, "param", None) or [])
+    assert train_main(["--output-dir", str(out), "--experiment", exp, *extra]) == 0
     client = mlflow_tracking.client()
     (run,) = client.search_runs([client.get_experiment_by_name(exp).experiment_id])
     import mlflow  # noqa: PLC0415
@@ -62,7 +67,14 @@ def served(mlflow_tracking, tmp_path, start_prometheus):
     ).start()
     try:
         prom = start_prometheus(prometheus_config({"model": ["127.0.0.1:%d" % server.port]}))
-        yield {"name": name, "version": int(version), "server": server, "prom": prom, "mlflow": mlflow_tracking.uri}
+        yield {
+            "name": name,
+            "version": int(version),
+            "server": server,
+            "prom": prom,
+            "mlflow": mlflow_tracking.uri,
+            "artifacts": out,
+        }
     finally:
         server.stop()
 
@@ -92,7 +104,7 @@ def env_for(s, flow_env):
 def test_drift_at_each_urgency_takes_its_action(ansible, served, github, slack, flow_env):
     s = served
     wf = github.add_workflow(REPO_NAME, ".github/workflows/model-pipeline.yml", "model-pipeline", pipeline_inputs())
-    env = env_for(s, flow_env)
+    env = {**env_for(s, flow_env), "AIOPS_TEAMS": '{"ml": ["acme/ml-oncall"], "security": ["acme/security"]}'}
     rows, labels = breast_cancer_rows()
     prom, name = s["prom"], s["name"]
     sel = '{model_name="%s"}' % name
@@ -132,6 +144,7 @@ def test_drift_at_each_urgency_takes_its_action(ansible, served, github, slack, 
     assert "(%d of 30 features at PSI >= 0.20)" % drifted in " ".join(a1["figures"]), (drifted, a1["figures"])
     (issue,) = github.issues(REPO_NAME)
     assert {"aiops", "ml", "drift", "P1"} <= set(issue["labels"])
+    assert "**Team:** ml (cc @acme/ml-oncall)" in issue["body"] and "@acme/security" not in issue["body"]
     assert a1["hypothesis"][:60] in issue["body"] and "drift share" in issue["body"]
     assert a1["affected_features"][0]["feature"] in issue["body"]
     assert len(slack.messages) == 1 and github.workflow_dispatches(REPO_NAME) == []
@@ -191,3 +204,31 @@ def test_repository_dispatch_carries_the_hypothesis_and_figures(ansible, served,
     assert event["event_type"] == "retrain-model" and payload["urgency"] == "P0"
     assert payload["model_name"] == s["name"] and payload["hypothesis"] and payload["figures"]
     assert np.isclose(float(payload["version"]), s["version"])
+
+
+# A strongly regularised model (C 0.01, accuracy about 0.94): its confidence spreads over ordinary traffic.
+@pytest.mark.parametrize("served", [["--c", "0.01"]], indirect=True)
+def test_an_unsure_model_with_stable_inputs_is_a_p2_with_what_to_investigate(ansible, served, github, slack, flow_env):
+    """Real rows only, spread over the data set, and the 30 the served model is least sure of: the inputs stay
+    within the training data (no feature at PSI 0.2) while the confidence spreads past the alert's 0.2."""
+    s = served
+    env = {**env_for(s, flow_env), "AIOPS_TEAMS": '{"ml": ["acme/ml"]}'}
+    rows, _labels = breast_cancer_rows()
+    rows = np.asarray(rows)
+    confidence = artifacts.load(str(s["artifacts"])).estimator.predict_proba(rows).max(axis=1)
+    ordinary = rows[np.linspace(0, len(rows) - 1, 120).astype(int)]
+    send(s["server"], np.vstack([ordinary, rows[np.argsort(confidence)[:30]]]), None, "unsure")
+    sel = '{model_name="%s"}' % s["name"]
+    until(lambda: s["prom"].value("model_drift_share%s" % sel) is not None, "drift figures")
+    run = ansible.playbook(PLAYBOOK, extravars={"drift_model_name": s["name"]}, env=env)
+    assert run.ok, run.stdout[-3000:]
+    ctx = run.task("Collect the drift figures (MLflow and Prometheus, read-only)").res
+    a = ctx["assessment"]
+    print("unsure traffic:", a["drift_type"], a["figures"])
+    assert ctx["serving"]["confidence_iqr"] > 0.2
+    assert (a["urgency"], a["drift_type"], a["action"]) == ("P2", "confidence spread", "slack")
+    assert any(f.startswith("confidence IQR") for f in a["figures"])
+    (msg,) = slack.messages
+    print(msg["text"])
+    assert "[P2]" in msg["text"] and "Investigate: (1)" in msg["text"]
+    assert github.issues(REPO_NAME) == []

@@ -73,6 +73,12 @@ options:
     description: Labelled predictions needed before the online accuracy counts.
     type: int
     default: 50
+  max_confidence_iqr:
+    description:
+      - Spread (interquartile range) of the prediction confidence above which the model is unsure, as the
+        C(ModelConfidenceVarianceHigh) alert has it. With stable inputs that is urgency V(P2) with an investigation.
+    type: float
+    default: 0.2
   top_features:
     description: Features with the highest PSI returned.
     type: int
@@ -170,6 +176,7 @@ def argspec():
         moderate_psi=dict(type="float", default=0.1),
         min_accuracy=dict(type="float", default=0.85),
         min_feedback=dict(type="int", default=50),
+        max_confidence_iqr=dict(type="float", default=0.2),
         top_features=dict(type="int", default=10),
         max_versions=dict(type="int", default=100),
         confidence_window=dict(type="str", default="15m"),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import report as report_mod
 
-__all__ = ["ACTIONS", "DEFAULT_THRESHOLDS", "Thresholds", "assess", "remediation", "rule_report"]
+__all__ = ["ACTIONS", "DEFAULT_THRESHOLDS", "Thresholds", "assess", "investigation", "remediation", "rule_report"]
 
 ACTIONS = {"P0": "retrain", "P1": "issue", "P2": "slack"}
 
@@ -32,6 +32,9 @@ class Thresholds:
     moderate_psi: float = 0.1
     min_accuracy: float = 0.85
     min_feedback: int = 50
+    # The spread (interquartile range) of the prediction confidence above which the model is unsure,
+    # as the ModelConfidenceVarianceHigh rule has it (gitops/platform/monitoring/model-rules.yaml).
+    max_confidence_iqr: float = 0.2
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -42,7 +45,9 @@ def assess(training, serving, thresholds=DEFAULT_THRESHOLDS):
 
     P0: online accuracy below ``min_accuracy`` with enough labelled feedback (retrain now).
     P1: drift confirmed (drift share >= 0.5 or prediction PSI >= ``psi_threshold``) without accuracy loss.
-    P2: marginal (a feature at or above ``moderate_psi``) or nothing significant.
+    P2: the model unsure (confidence spread above ``max_confidence_iqr``) with stable inputs, marginal drift
+    (a feature at or above ``moderate_psi``) or nothing significant; P2 says what to investigate.
+    A wide confidence spread is named in the hypothesis of any urgency.
     """
     psi_threshold, moderate_psi = thresholds.psi_threshold, thresholds.moderate_psi
     min_accuracy, min_feedback = thresholds.min_accuracy, thresholds.min_feedback
@@ -67,6 +72,13 @@ def assess(training, serving, thresholds=DEFAULT_THRESHOLDS):
         % (share, len(drifted), serving["features_observed"], psi_threshold)
     )
     figures.append("prediction PSI %.3f" % pred_psi)
+    iqr = serving.get("confidence_iqr")
+    unsure = iqr is not None and iqr > thresholds.max_confidence_iqr
+    if iqr is not None:
+        figures.append(
+            "confidence IQR %.3f (limit %.2f), mean confidence %s"
+            % (iqr, thresholds.max_confidence_iqr, serving.get("confidence_mean"))
+        )
     if weight is not None and drifted:
         figures.append("drifted features carry %.0f%% of the model's importance" % (weight * 100))
     top = ", ".join("%s (PSI %.2f)" % (f["feature"], f["psi"]) for f in affected[:3])
@@ -91,12 +103,25 @@ def assess(training, serving, thresholds=DEFAULT_THRESHOLDS):
             if acc is not None and feedback >= min_feedback
             else "; too little labelled feedback to measure accuracy",
         )
+    elif unsure:
+        kind, urgency = "confidence spread", "P2"
+        hypothesis = (
+            "The model is unsure: the confidence spread (IQR %.3f) is above %.2f while no feature crossed the "
+            "drift threshold%s. Inputs the training data covered thinly (a new segment or source) or labels "
+            "changing can do this before accuracy falls."
+            % (iqr, thresholds.max_confidence_iqr, "; %s moved moderately" % top if moderate else "")
+        )
     elif moderate:
         kind, urgency = "marginal drift", "P2"
         hypothesis = "Marginal drift: %s moved moderately; no feature crossed the drift threshold." % top
     else:
         kind, urgency = "no significant drift", "P2"
         hypothesis = "No significant drift: every feature's PSI is below %.2f." % moderate_psi
+    if unsure and kind != "confidence spread":
+        hypothesis += " The model is also unsure: confidence IQR %.3f is above %.2f." % (
+            iqr,
+            thresholds.max_confidence_iqr,
+        )
     hist = (training.get("history") or {}).get("30d") or {}
     if hist.get("versions", 0) >= 2 and hist["first"] is not None and hist["last"] < hist["first"] - 0.02:
         hypothesis += " Training accuracy also declined over 30 days (%.3f -> %.3f): possible model decay." % (
@@ -127,7 +152,29 @@ def remediation(assessment, training):
             "Check the upstream data for the affected features, collect labels for the shifted traffic, "
             "and plan a retrain."
         )
-    return "Keep watching the drift gauges; no action needed unless the shift grows."
+    return investigation(assessment)
+
+
+def investigation(assessment):
+    """What to look at for a P2, and how: the checks that decide between noise and an early drift."""
+    steps = []
+    feats = [f["feature"] for f in assessment["affected_features"][:3]]
+    if feats:
+        steps.append(
+            "compare the live distribution of %s with the training reference (drift_context's feature PSI, the "
+            "model_feature_psi gauges)" % ", ".join(feats)
+        )
+    if assessment["drift_type"] == "confidence spread":
+        steps.append(
+            "look at the confidence histogram (model_prediction_confidence_bucket) for a second mode of low "
+            "confidence, and at which requests fall in it"
+        )
+    steps += [
+        "check the traffic by hour (model_predictions_total) for a new source or a time-of-day pattern",
+        "collect labels for the low-confidence predictions and measure their accuracy against the gate",
+        "escalate to a retrain (P0) if that accuracy is below the gate, or a feature crosses the drift threshold",
+    ]
+    return "Investigate: " + "; ".join("(%d) %s" % (n, step) for n, step in enumerate(steps, 1)) + "."
 
 
 def rule_report(assessment, training):

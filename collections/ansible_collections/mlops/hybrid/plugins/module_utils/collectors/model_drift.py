@@ -57,6 +57,7 @@ class DriftOptions:
     moderate_psi: float = 0.1
     min_accuracy: float = 0.85
     min_feedback: int = 50
+    max_confidence_iqr: float = 0.2
     top_features: int = 10
     max_versions: int = 100
     confidence_window: str = "15m"
@@ -73,6 +74,7 @@ class DriftOptions:
             moderate_psi=self.moderate_psi,
             min_accuracy=self.min_accuracy,
             min_feedback=self.min_feedback,
+            max_confidence_iqr=self.max_confidence_iqr,
         )
 
 

@@ -160,3 +160,25 @@ def test_registry_client_needs_a_uri():
 
 def test_selector_escapes_label_values():
     assert selector('a"b', "models") == '{model_name="a\\"b",namespace="models"}'
+
+
+def test_a_wide_confidence_spread_with_stable_inputs_is_a_p2_with_an_investigation():
+    figures = dict(serving([("worst radius", 0.12)], 0.0, 0.01), confidence_iqr=0.31, confidence_mean=0.8)
+    a = drift_policy.assess(TRAINING, figures)
+    assert (a["drift_type"], a["urgency"], a["action"]) == ("confidence spread", "P2", "slack")
+    assert "confidence IQR 0.310 (limit 0.20)" in " ".join(a["figures"])
+    steps = drift_policy.remediation(a, TRAINING)
+    assert steps.startswith("Investigate: (1) compare the live distribution of worst radius")
+    assert "model_prediction_confidence_bucket" in steps and "(5) escalate to a retrain" in steps
+    calm = drift_policy.assess(TRAINING, dict(figures, confidence_iqr=0.1))
+    assert calm["drift_type"] == "marginal drift" and "model_prediction_confidence_bucket" not in (
+        drift_policy.remediation(calm, TRAINING)
+    )
+    strict = drift_policy.assess(TRAINING, figures, drift_policy.Thresholds(max_confidence_iqr=0.4))
+    assert strict["drift_type"] == "marginal drift"
+
+
+def test_a_wide_confidence_spread_is_named_beside_a_confirmed_drift():
+    figures = dict(serving([("worst radius", 1.2)], 0.6, 0.3), confidence_iqr=0.35, confidence_mean=0.7)
+    a = drift_policy.assess(TRAINING, figures)
+    assert a["urgency"] == "P1" and "The model is also unsure: confidence IQR 0.350" in a["hypothesis"]
