@@ -562,8 +562,10 @@ class FakeGitHubActions(FakeGitHub):
         jobs: list[dict] | None = None,
         head_branch: str = "main",
         event: str = "push",
+        pull_requests: tuple = (),
     ) -> int:
-        """``jobs``: [{"name", "conclusion", "steps": [{"name", "conclusion", "log"}]}]."""
+        """``jobs``: [{"name", "conclusion", "steps": [{"name", "conclusion", "log"}]}]; ``pull_requests``: the
+        numbers of the open pull requests (``add_pull``) whose head the run is on, as GitHub lists them."""
         acts = self._actions(full_name)
         run_id = 9000000 + sum(len(a.runs) for a in self.actions.values()) + 1
         out_jobs = []
@@ -586,6 +588,7 @@ class FakeGitHubActions(FakeGitHub):
             "run_number": len(acts.runs) + 1,
             "jobs": out_jobs,
             "created_at": "2026-11-24T12:%02d:00Z" % (len(acts.runs) % 60),
+            "pull_requests": list(pull_requests),
         }
         return run_id
 
@@ -674,6 +677,19 @@ class FakeGitHubActions(FakeGitHub):
             "created_at": run["created_at"],
             "updated_at": run["created_at"],
             "run_started_at": run["created_at"],
+            "pull_requests": [self._run_pull_json(repo, run, n) for n in run.get("pull_requests", [])],
+        }
+
+    def _run_pull_json(self, repo: Repo, run: dict, number: int) -> dict:
+        """The minimal pull request object GitHub puts in a run's ``pull_requests``."""
+        pull = repo.issues[number]
+        ref = {"id": 1, "url": self._base(repo), "name": repo.full_name.split("/")[1]}
+        return {
+            "url": "%s/pulls/%d" % (self._base(repo), number),
+            "id": 700000 + number,
+            "number": number,
+            "head": {"ref": run["head_branch"], "sha": run["head_sha"], "repo": ref},
+            "base": {"ref": pull["pull"]["base"], "sha": run["head_sha"], "repo": ref},
         }
 
     def _job_json(self, repo: Repo, run: dict, job: dict) -> dict:

@@ -14,8 +14,9 @@ PLANTED_TOKEN = "ghp_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"  # a fake token 
 VULN_PY = (REPO / "tests" / "corpus" / "planted" / "src" / "app" / "vuln.py").read_text()
 
 
-def bandit_failure(gh: FakeGitHubActions) -> dict:
-    """A pipeline run whose Bandit step failed on a commit that added src/app/vuln.py, after a green run."""
+def bandit_failure(gh: FakeGitHubActions, head_branch: str = "main", pull_requests: tuple = ()) -> dict:
+    """A pipeline run whose Bandit step failed on a commit that added src/app/vuln.py, after a green run
+    (on ``head_branch``, belonging to ``pull_requests``)."""
     good = gh.add_commit(REPO_NAME, "feat: model server metrics")
     wf = gh.add_workflow(REPO_NAME, ".github/workflows/model-pipeline.yml", "model-pipeline")
     ok_run = gh.add_run(
@@ -30,7 +31,9 @@ def bandit_failure(gh: FakeGitHubActions) -> dict:
         wf,
         bad,
         "failure",
-        [
+        head_branch=head_branch,
+        pull_requests=pull_requests,
+        jobs=[
             {"name": "lint and test", "conclusion": "success", "steps": [{"name": "pytest", "log": "5 passed"}]},
             {
                 "name": "security scans",

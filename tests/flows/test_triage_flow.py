@@ -52,7 +52,9 @@ def test_triage_in_check_mode_reads_everything_and_posts_nothing(ansible, github
     s = bandit_failure(github)
     run = ansible.playbook(PLAYBOOK, check=True, extravars={"triage_run_id": s["run"]}, env=flow_env)
     assert run.ok, run.stdout[-3000:]
-    planned = run.task("Post the report (issue for the team, comment on the failing commit, Slack)").res
+    planned = run.task(
+        "Post the report (the pull request or the failing commit, an issue on the default branch, Slack)"
+    ).res
     assert [(a["target"], a["action"]) for a in planned["actions"]] == [
         ("issue", "create"),
         ("commit", "comment"),
@@ -124,3 +126,29 @@ def test_with_gemini_the_devsecops_prompt_gets_the_findings_files_and_commits(an
     assert "pickle.loads on request data" in issue["body"] and "**Urgency:** P0" in issue["body"]
     assert "security" in issue["labels"]
     assert "pickle.loads on request data" in slack.messages[0]["text"]
+
+
+def test_a_pull_requests_failure_is_reported_on_the_pull_request_and_opens_no_issue(ansible, github, slack, flow_env):
+    pr = github.add_pull(REPO_NAME, "feat: cache predictions", head="feat/cache", base="main")
+    s = bandit_failure(github, head_branch="feat/cache", pull_requests=(pr,))
+    run = ansible.playbook(PLAYBOOK, extravars={"triage_run_id": s["run"]}, env=flow_env)
+    assert run.ok, run.stdout[-3000:]
+    read = run.task("Read why the run failed (API only)").res["run"]
+    assert (read["pull_requests"], read["on_default_branch"], read["default_branch"]) == ([pr], False, "main")
+    posted = run.task("Post the report (the pull request or the failing commit, an issue on the default branch, Slack)")
+    assert [(a["target"], a["action"]) for a in posted.res["actions"]] == [
+        ("pull_request", "comment"),
+        ("slack", "post"),
+    ]
+    assert github.issues(REPO_NAME) == [] and not any(github.repos[REPO_NAME].commit_comments.values())
+    (comment,) = github.comments(REPO_NAME, pr)
+    assert "sast" in comment["body"] and "src/app/vuln.py" in comment["body"]
+    (message,) = slack.messages
+    assert posted.res["actions"][0]["comment_url"] in message["text"]
+
+    # A listed branch opens issues too.
+    wide = ansible.playbook(
+        PLAYBOOK, extravars={"triage_run_id": s["run"], "triage_issue_branches": ["feat/cache"]}, env=flow_env
+    )
+    assert wide.ok, wide.stdout[-3000:]
+    assert len(github.issues(REPO_NAME)) == 1

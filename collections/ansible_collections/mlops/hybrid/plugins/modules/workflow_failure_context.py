@@ -81,7 +81,8 @@ EXAMPLES = r"""
 RETURN = r"""
 run:
   description: The run with C(id), C(name), C(workflow_id), C(path), C(event), C(head_sha), C(head_branch),
-    C(conclusion) and C(url).
+    C(conclusion) and C(url); C(pull_requests) (the numbers of the pull requests the run belongs to),
+    C(default_branch) (the repository's) and C(on_default_branch).
   returned: always
   type: dict
 failed_jobs:
