@@ -127,6 +127,9 @@ def test_drift_at_each_urgency_takes_its_action(ansible, served, github, slack, 
     assert ctx["model"]["reference"]["features"] == 30 and ctx["serving"]["accuracy"] > 0.9
     assert sum(ctx["serving"]["predictions_by_class"].values()) == 300
     assert ctx["serving"]["confidence_iqr"] is not None and ctx["serving"]["traffic_by_hour"]
+    # What the drift specialist reads: the hourly traffic is in the text it is given.
+    assert "traffic by hour (" in ctx["text"]
+    assert "traffic by hour (" in p2.task("Ask the drift specialist").res["excerpt"]
     (msg,) = slack.messages
     assert "[P2]" in msg["text"] and ctx["assessment"]["hypothesis"].split(":")[0] in msg["text"]
     assert github.issues(REPO_NAME) == [] and github.workflow_dispatches(REPO_NAME) == []

@@ -253,6 +253,23 @@ def unread_training(model_name, alias, served_version, reason):
 # -- text ---------------------------------------------------------------------------------------
 
 
+def traffic_line(traffic):
+    """Predictions per hour as one line (the busiest and the quietest hour named), or what is missing."""
+    hours = [h for h in traffic if h.get("predictions") is not None]
+    if not hours:
+        return "traffic by hour: no hourly figures (Prometheus holds less than an hour)"
+    busiest = max(hours, key=lambda h: h["predictions"])
+    quietest = min(hours, key=lambda h: h["predictions"])
+    return "traffic by hour (%d hours, predictions): %s; busiest %s (%s), quietest %s (%s)" % (
+        len(hours),
+        ", ".join("%s %g" % (h["hour"][11:16], h["predictions"]) for h in hours),
+        busiest["hour"],
+        busiest["predictions"],
+        quietest["hour"],
+        quietest["predictions"],
+    )
+
+
 def text_of(training, serving, assessment):
     """The figures as plain lines: what the analysis reads as its data."""
     lines = [
@@ -273,6 +290,7 @@ def text_of(training, serving, assessment):
     lines += ["psi %s %.4f" % (f["feature"], f["psi"]) for f in serving["feature_psi"]]
     lines.append("prediction share: %s" % json.dumps(serving["prediction_share"], sort_keys=True))
     lines.append("confidence IQR %s, mean %s" % (serving["confidence_iqr"], serving["confidence_mean"]))
+    lines.append(traffic_line(serving.get("traffic_by_hour") or []))
     lines.append("training metrics: %s" % json.dumps(training["metrics"], sort_keys=True))
     lines.append("training accuracy history: %s" % json.dumps(training["history"], sort_keys=True))
     return "\n".join(lines) + "\n"

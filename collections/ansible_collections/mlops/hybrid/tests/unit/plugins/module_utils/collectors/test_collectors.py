@@ -182,3 +182,13 @@ def test_a_wide_confidence_spread_is_named_beside_a_confirmed_drift():
     figures = dict(serving([("worst radius", 1.2)], 0.6, 0.3), confidence_iqr=0.35, confidence_mean=0.7)
     a = drift_policy.assess(TRAINING, figures)
     assert a["urgency"] == "P1" and "The model is also unsure: confidence IQR 0.350" in a["hypothesis"]
+
+
+def test_traffic_by_hour_reaches_the_text():
+    traffic = [{"hour": "2026-11-24T%02d:00Z" % h, "predictions": p} for h, p in [(10, 40.0), (11, 310.0), (12, 5.0)]]
+    line = model_drift.traffic_line(traffic)
+    assert line == (
+        "traffic by hour (3 hours, predictions): 10:00 40, 11:00 310, 12:00 5; busiest 2026-11-24T11:00Z (310.0), "
+        "quietest 2026-11-24T12:00Z (5.0)"
+    )
+    assert model_drift.traffic_line([]).startswith("traffic by hour: no hourly figures")
