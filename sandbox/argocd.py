@@ -7,6 +7,7 @@ the Application's ``kustomize.images``), recursively, as ArgoCD's repo server do
     p = platform("https://example.com/fork.git")    # what a fork's bootstrap yields
     for app in p.apps: app.name, app.wave, app.namespace, app.objects, app.charts
     p.objects()                                     # every object applied, hooks included
+    p = platform(root=clone, released=False)        # another checkout's tree (gitops/ under root)
 
 ``released=True`` renders the tree as it is once the pipelines have pushed the project's images
 (a test digest for any image that has none yet); ``released=False`` renders it as committed.
@@ -200,13 +201,14 @@ def _kubectl() -> Path:
     return kubectl()
 
 
-def _kustomize(directory: Path, images: list[str]) -> list[dict[str, Any]]:
-    """``kustomize build`` of a directory of this repository after ``kustomize edit set image`` of
-    each override (what ArgoCD does with ``spec.source.kustomize.images``), in a scratch copy."""
+def _kustomize(directory: Path, images: list[str], root: Path = REPO) -> list[dict[str, Any]]:
+    """``kustomize build`` of a directory of the tree under ``root`` after ``kustomize edit set image``
+    of each override (what ArgoCD does with ``spec.source.kustomize.images``), in a scratch copy."""
+    gitops = root / "gitops"
     with tempfile.TemporaryDirectory() as tmp:
         copy_root = Path(tmp) / "gitops"
-        shutil.copytree(GITOPS, copy_root)
-        target = copy_root / directory.relative_to(GITOPS)
+        shutil.copytree(gitops, copy_root)
+        target = copy_root / directory.relative_to(gitops)
         if images:
             kfile = target / "kustomization.yaml"
             doc = yaml.safe_load(kfile.read_text())
@@ -219,7 +221,7 @@ def _kustomize(directory: Path, images: list[str]) -> list[dict[str, Any]]:
             [str(_kubectl()), "kustomize", str(target)], capture_output=True, text=True, check=False, timeout=120
         )
     if proc.returncode != 0:
-        raise RenderError("kustomize build %s failed: %s" % (directory.relative_to(REPO), proc.stderr.strip()))
+        raise RenderError("kustomize build %s failed: %s" % (directory.relative_to(root), proc.stderr.strip()))
     return [d for d in yaml.safe_load_all(proc.stdout) if d]
 
 
@@ -242,9 +244,10 @@ def _image_entry(spec: str) -> dict[str, str]:
 
 
 class _Renderer:
-    def __init__(self, repo_url: str, revision: str, cl: Cluster, api_versions: list[str], overrides: dict):
+    def __init__(self, repo_url: str, revision: str, cl: Cluster, api_versions: list[str], overrides: dict, *,
+                 root: Path = REPO):  # fmt: skip
         self.repo_url, self.revision, self.cluster = repo_url, revision, cl
-        self.api_versions, self.overrides = api_versions, overrides
+        self.api_versions, self.overrides, self.root = api_versions, overrides, root
         self.scopes: dict[tuple[str, str], str] = {}  # (group, kind) -> scope, from the CRDs seen
 
     def local(self, src: dict[str, Any], app: str) -> Path:
@@ -254,7 +257,7 @@ class _Renderer:
             raise RenderError(
                 "%s: follows %r, not the revision being deployed %r" % (app, src.get("targetRevision"), self.revision)
             )
-        return REPO / src["path"] if src.get("path") else REPO
+        return self.root / src["path"] if src.get("path") else self.root
 
     def values_of(self, helm: dict[str, Any], refs: dict[str, dict], chart_dir: Path | None, app: str):
         files: list[Path] = []
@@ -302,7 +305,7 @@ class _Renderer:
                     label = "chart %s" % src["path"]
                 elif (directory / "kustomization.yaml").is_file():
                     images = list((src.get("kustomize") or {}).get("images") or [])
-                    for obj in _kustomize(directory, images):
+                    for obj in _kustomize(directory, images, self.root):
                         out.objects.append(self.applied(obj, src["path"], namespace))
                     continue
                 else:
@@ -341,10 +344,12 @@ class _Renderer:
         return out
 
 
-def render_bootstrap(repo_url: str, revision: str, values: dict[str, Any] | None = None) -> list[Applied]:
+def render_bootstrap(
+    repo_url: str, revision: str, values: dict[str, Any] | None = None, root: Path = REPO
+) -> list[Applied]:
     """The gitops/bootstrap chart as the role's root Application renders it (``valuesObject``)."""
-    r = _Renderer(repo_url, revision, cluster(), list(cluster().builtin), {})
-    chart = load_chart(BOOTSTRAP)
+    r = _Renderer(repo_url, revision, cluster(), list(cluster().builtin), {}, root=root)
+    chart = load_chart(root / BOOTSTRAP.relative_to(REPO))
     given = values if values is not None else {"repoURL": repo_url, "targetRevision": revision}
     return [
         r.applied(obj, "chart gitops/bootstrap (%s)" % template, "argocd")
@@ -355,9 +360,9 @@ def render_bootstrap(repo_url: str, revision: str, values: dict[str, Any] | None
     ]  # fmt: skip
 
 
-def _release_pins() -> dict[str, Any]:
+def _release_pins(root: Path = REPO) -> dict[str, Any]:
     """The image pins the pipelines would write: a test digest for every image still without one."""
-    values = yaml.safe_load((GITOPS / "apps" / "values.yaml").read_text()) or {}
+    values = yaml.safe_load((root / "gitops" / "apps" / "values.yaml").read_text()) or {}
     images = {}
     for key, image in (values.get("images") or {}).items():
         if not image.get("digest"):
@@ -367,15 +372,16 @@ def _release_pins() -> dict[str, Any]:
 
 
 @functools.cache
-def platform(repo_url: str = REPO_URL, revision: str = "main", released: bool = True) -> Platform:
+def platform(repo_url: str = REPO_URL, revision: str = "main", released: bool = True, root: Path = REPO) -> Platform:
+    """The tree under ``root`` (this checkout by default; its gitops/ folder) as ArgoCD renders it."""
     cl = cluster()
-    overrides = {"root": _release_pins()} if released else {}
-    bootstrap = render_bootstrap(repo_url, revision)
+    overrides = {"root": _release_pins(root)} if released else {}
+    bootstrap = render_bootstrap(repo_url, revision, root=root)
     # Two passes: the second with the API versions of a cluster that has every CRD the platform
     # installs (what the repo server sees once the earlier waves have synced).
     api_versions = list(cl.builtin)
     for _ in range(2):
-        r = _Renderer(repo_url, revision, cl, api_versions, overrides)
+        r = _Renderer(repo_url, revision, cl, api_versions, overrides, root=root)
         apps = r.walk(bootstrap, None)
         crds = [o.obj for a in apps for o in a.objects if o.kind == "CustomResourceDefinition"]
         api_versions = cl.api_versions(crds + _argocd_crds())

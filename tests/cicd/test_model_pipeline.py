@@ -62,9 +62,20 @@ def outputs(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
 
 
-def values_remote(tmp_path: Path, image: dict[str, str]) -> tuple[GitRemote, dict[str, str]]:
-    """A bare remote seeded with this repository's values file, and the local values of the CD step."""
-    remote = GitRemote.create(tmp_path / "manifests.git", {VALUES: (REPO / VALUES).read_text()})
+def gitops_files() -> dict[str, str]:
+    """This checkout's gitops/ tree (its tracked files): what a manifests repository holds."""
+    names = subprocess.run(
+        ["git", "ls-files", "-z", "gitops"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    return {name: (REPO / name).read_text() for name in names if name and (REPO / name).is_file()}
+
+
+def values_remote(
+    tmp_path: Path, image: dict[str, str], files: dict[str, str] | None = None
+) -> tuple[GitRemote, dict[str, str]]:
+    """A bare remote seeded with this repository's gitops/ tree (or ``files``), and the local values
+    of the CD step (which renders and validates the tree before it pushes)."""
+    remote = GitRemote.create(tmp_path / "manifests.git", files if files is not None else gitops_files())
     clone = remote.clone("manifests-clone")
     return remote, {
         "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
@@ -107,7 +118,8 @@ def test_train_register_bump_as_the_workflow_runs_them(tmp_path, mlflow_tracking
 
     # -- CT: train -> gate -> register, then export the version as the next jobs read it ------
     train = workflow_step("train", "Train, gate and register (ansible-runner)")
-    ct_values = {**mlflow_env, "CT_MIN_ACCURACY": "0.9", "CT_FORCE": "", "CT_WORK_DIR": str(runner_temp / "ct")}
+    ct_values = {**mlflow_env, "CT_MIN_ACCURACY": "0.9", "CT_FORCE": "", "CT_FEEDBACK": "",
+                 "CT_WORK_DIR": str(runner_temp / "ct")}  # fmt: skip
     first = run_step(train, ct_values, base)
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
     assert "gate passed" in first.stdout or "Register the model and move the alias" in first.stdout
@@ -305,6 +317,22 @@ def test_the_image_workflow_takes_the_digest_of_the_one_image_in_the_layout(tmp_
         assert outputs(github_output) == {}
 
 
+def train_values(tracking_uri: str, work_dir: Path, **overrides: str) -> dict[str, str]:
+    """The train step's secrets and settings, locally: the bench's MLflow, no credentials, no feedback."""
+    return {
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "MLFLOW_TRACKING_USERNAME": "",
+        "MLFLOW_TRACKING_PASSWORD": "",
+        "MLFLOW_TRACKING_TOKEN": "",
+        "CT_MIN_ACCURACY": "0.9",
+        "CT_FORCE": "",
+        "CT_FEEDBACK": "",
+        "CT_WORK_DIR": str(work_dir),
+        **overrides,
+    }
+
+
 def test_training_below_the_gate_fails_the_step_and_registers_nothing(tmp_path, mlflow_tracking):
     model_name = mlflow_tracking.unique("gate")
     base = tool_env(
@@ -315,16 +343,7 @@ def test_training_below_the_gate_fails_the_step_and_registers_nothing(tmp_path, 
             "CT_EXPERIMENT": model_name,
         }
     )
-    values = {
-        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-        "MLFLOW_TRACKING_URI": mlflow_tracking.uri,
-        "MLFLOW_TRACKING_USERNAME": "",
-        "MLFLOW_TRACKING_PASSWORD": "",
-        "MLFLOW_TRACKING_TOKEN": "",
-        "CT_MIN_ACCURACY": "0.999",
-        "CT_FORCE": "",
-        "CT_WORK_DIR": str(tmp_path / "ct"),
-    }
+    values = train_values(mlflow_tracking.uri, tmp_path / "ct", CT_MIN_ACCURACY="0.999")
     run = run_step(workflow_step("train", "Train, gate and register (ansible-runner)"), values, base)
     assert run.returncode != 0
     assert "gate failed: accuracy 0." in run.stdout and "is below the threshold 0.9990" in run.stdout, run.stdout[
@@ -332,3 +351,44 @@ def test_training_below_the_gate_fails_the_step_and_registers_nothing(tmp_path, 
     ]
     assert not mlflow_tracking.client().search_registered_models(filter_string="name = '%s'" % model_name)
     assert not (tmp_path / "ct" / "ct-result.json").exists()
+
+
+def test_a_retrain_with_feedback_trains_on_it_and_registers_a_new_version(tmp_path, mlflow_tracking):
+    """The P0 dispatch's `feedback` input: the train step retrains (the model's tree unchanged) on the
+    reference data plus the feedback the server kept and the export logged to MLflow."""
+    import numpy as np  # noqa: PLC0415
+
+    from mlops_model.feedback import FeedbackStore, log_dataset  # noqa: PLC0415
+    from sandbox.model_server import breast_cancer_rows  # noqa: PLC0415
+
+    model_name = mlflow_tracking.unique("fb")
+    base = tool_env({"GITHUB_WORKSPACE": str(REPO), "RUNNER_TEMP": str(tmp_path), "CT_MODEL_NAME": model_name,
+                     "CT_EXPERIMENT": model_name})  # fmt: skip
+    values = train_values(mlflow_tracking.uri, tmp_path / "ct")
+    step = workflow_step("train", "Train, gate and register (ansible-runner)")
+    first = run_step(step, values, base)
+    assert first.returncode == 0, first.stdout[-3000:]
+
+    # The file the server keeps (its own store), logged as the export logs it.
+    from sklearn.datasets import load_breast_cancer  # noqa: PLC0415
+
+    names = [str(n) for n in load_breast_cancer().feature_names]
+    rows, labels = breast_cancer_rows()
+    store = FeedbackStore(tmp_path / "volume", names)
+    store.append("r1", "1", rows[:100] * 1.3, np.zeros(100, dtype=int), labels[:100])
+    uri = log_dataset(store.path, mlflow_tracking.unique("feedback"), "http://model:8080/v1/models/x:feedback")
+
+    bad = run_step(step, {**values, "CT_FEEDBACK": "feedback.csv"}, base)
+    assert bad.returncode != 0 and "ct_feedback (CT_FEEDBACK), when set, is the runs:/" in bad.stdout
+    retrain = run_step(step, {**values, "CT_FEEDBACK": uri}, base)
+    assert retrain.returncode == 0, retrain.stdout[-3000:]
+
+    client = mlflow_tracking.client()
+    champion = client.get_model_version_by_alias(model_name, "champion")
+    assert champion.version == "2" and champion.tags["feedback"] == uri
+    run = client.get_run(champion.run_id)
+    assert run.data.params["feedback_rows"] == "100" and "feedback_accuracy" in run.data.metrics
+    assert (run.data.params["feedback_train_rows"], run.data.params["feedback_holdout_rows"]) == ("70", "30")
+    assert [i.dataset.name for i in run.inputs.dataset_inputs] == ["%s-training" % model_name]
+    assert [len(r.inputs.dataset_inputs) for r in client.search_runs(
+        [client.get_experiment_by_name(model_name).experiment_id])] == [1, 1]  # fmt: skip

@@ -193,6 +193,8 @@ def test_inferenceservice_image_author_and_message_template(ansible, manifests):
         ({"commit_message": "bump {application}"}, "unknown field"),
         ({"mode": "pr"}, "missing: repository, github_token"),
         ({"mode": "pr", "github_repository": "mlops-hybrid/infra"}, "missing: github_token"),
+        ({"validate": "true"}, "must name the checked tree as %s"),
+        ({"validate": "ls 'unclosed %s"}, "is not a command line"),
     ],
 )
 def test_bad_input_is_refused_and_nothing_changes(ansible, manifests, override, message, monkeypatch):
@@ -213,6 +215,20 @@ def test_a_dirty_checkout_is_left_alone_but_the_remote_is_bumped(ansible, manife
     r = ansible.module("mlops.hybrid.gitops_bump", bump_args(clone))
     assert not r.failed and r.changed and r.res["pushed"] and r.res["local_updated"] is False
     assert clone.read(KPATH).endswith("# local edit\n")
+    assert 'newTag: "0.2.0"' in remote.show(KPATH)
+
+
+def test_validate_runs_on_the_new_commit_and_a_failure_pushes_nothing(ansible, manifests):
+    remote, clone = manifests
+    head0 = remote.head()
+    failed = ansible.module("mlops.hybrid.gitops_bump", bump_args(clone, validate="ls %s/gitops/models/absent.yaml"))
+    assert failed.failed and not failed.changed
+    assert "the bumped tree fails its check (validate, exit status 2), nothing was pushed" in failed.res["msg"]
+    assert "absent.yaml" in failed.res["msg"] and "No such file" in failed.res["msg"], failed.res["msg"]
+    assert remote.head() == head0 and clone.head() == head0 and clone.read(KPATH) == KUSTOMIZATION
+    # the checked directory holds the new commit's files: the new tag is in it
+    passed = ansible.module("mlops.hybrid.gitops_bump", bump_args(clone, validate="grep -q 0.2.0 %s/" + KPATH))
+    assert not passed.failed and passed.changed and passed.res["pushed"], passed.res.get("msg")
     assert 'newTag: "0.2.0"' in remote.show(KPATH)
 
 

@@ -28,6 +28,9 @@ description:
     disk or argv).
   - A new tag without a digest removes a stale digest, which would otherwise keep the old image (an
     image map keeps its C(digest) key, emptied).
+  - With O(validate), the new commit's files are checked out into a scratch directory and the
+    command is run on it before anything is pushed; a non-zero exit fails the task with the
+    command's output and pushes nothing (as O(ansible.builtin.copy#module:validate) does for a file).
   - Bad input (an image in none of the files, a malformed image reference, tag or digest, a path
     outside the repository, a file of an unknown kind holding no image map) fails and leaves the
     repository untouched.
@@ -115,6 +118,14 @@ options:
     type: str
   pr_body:
     description: Body of the pull request; the commit message when omitted.
+    type: str
+  validate:
+    description:
+      - A command run on the files of the new commit before it is pushed (or the pull request opened),
+        with V(%s) replaced by the directory holding them, such as
+        C(python scripts/validate-gitops.py %s). It runs from O(repo_path), without a shell.
+      - A non-zero exit status fails the task with the command's output; nothing is pushed. Not run in
+        check mode, where no commit is made.
     type: str
   repository:
     aliases: [github_repository]
@@ -275,6 +286,7 @@ def argspec():
         pr_branch=dict(type="str", default=DEFAULT_PR_BRANCH),
         pr_title=dict(type="str"),
         pr_body=dict(type="str"),
+        validate=dict(type="str"),
     )
     argument_spec["repository"]["aliases"] = ["github_repository"]
     return argument_spec

@@ -23,10 +23,18 @@ import dataclasses
 import os
 import random
 import re
+import shlex
+import shutil
 import string
+import tempfile
 import time
 
-from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput, MissingDependency, RemoteError
+from ansible_collections.mlops.hybrid.plugins.module_utils.errors import (
+    CheckFailed,
+    InvalidInput,
+    MissingDependency,
+    RemoteError,
+)
 from ansible_collections.mlops.hybrid.plugins.module_utils.github import client, pulls
 from ansible_collections.mlops.hybrid.plugins.module_utils.gitops.git import BRANCH_RE, Git, Repo
 from ansible_collections.mlops.hybrid.plugins.module_utils.gitops.image_ref import (
@@ -50,6 +58,7 @@ __all__ = [
     "render_message",
     "resolve_paths",
     "validate",
+    "validate_commit",
 ]
 
 DEFAULT_MESSAGE = "build: update {app} image {image} from {old} to {new}\n\nSource revision: {revision}\n"
@@ -57,6 +66,7 @@ DEFAULT_PR_BRANCH = "gitops-bump/{app}-{new}"
 DEFAULT_AUTHOR_NAME = "mlops-hybrid-bot"
 DEFAULT_AUTHOR_EMAIL = "mlops-hybrid-bot@users.noreply.github.com"
 MESSAGE_FIELDS = ("app", "image", "old", "new", "revision", "files")
+VALIDATE_OUTPUT_CHARS = 6000  # of the check's output, in the error
 GITHUB_TIMEOUT = 15
 GITHUB_RETRIES = 2
 
@@ -98,6 +108,7 @@ class Bump:
     mode: str = "push"
     pull_request: PullRequestSettings | None = None
     github_token: str | None = None
+    validate: str | None = None
     check_mode: bool = False
 
 
@@ -128,6 +139,8 @@ def validate(b: Bump) -> Bump:
         raise InvalidInput("mode must be push or pr, got %r" % b.mode)
     if b.mode == "pr" and b.pull_request is None:
         raise InvalidInput("mode pr needs repository (or GITHUB_REPOSITORY) and a token (github_token or GITHUB_TOKEN)")
+    if b.validate is not None and "%s" not in " ".join(validate_argv(b.validate, "%s")):
+        raise InvalidInput("validate %r must name the checked tree as %%s, e.g. 'check-tree %%s'" % b.validate)
     render_message(
         b.commit_message, app=b.app, image=b.image, old="old", new="new", revision=b.source_revision, files="f"
     )
@@ -164,6 +177,32 @@ def resolve_paths(top: str, paths) -> list:
             raise InvalidInput("path %r is not a manifest file of the repository" % p)
         out.append(rel)
     return out
+
+
+def validate_argv(command: str, tree: str) -> list:
+    """The argv of the ``validate`` command, ``%s`` replaced by ``tree``."""
+    try:
+        return [word.replace("%s", tree) for word in shlex.split(command)]
+    except ValueError as e:
+        raise InvalidInput("validate %r is not a command line: %s" % (command, e)) from e
+
+
+def validate_commit(repo: Repo, sha: str, command: str) -> None:
+    """Run ``command`` on the files of commit ``sha`` (``%s``: a scratch directory holding them);
+    a failing check raises :class:`CheckFailed` with its output, and nothing is delivered."""
+    tree = tempfile.mkdtemp(prefix="gitops-validate-")
+    try:
+        repo.export(sha, tree)
+        rc, out, err = repo.git.run(validate_argv(command, tree))
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+    if rc != 0:
+        output = "\n".join(t.strip() for t in (out, err) if t and t.strip())
+        raise CheckFailed(
+            "the bumped tree fails its check (validate, exit status %d), nothing was pushed:\n%s"
+            % (rc, output[-VALIDATE_OUTPUT_CHARS:] or "(no output)"),
+            {"rc": rc, "stdout": out, "stderr": err, "commit": sha},
+        )
 
 
 def plan(repo: Repo, b: Bump, rev: str) -> list:
@@ -421,6 +460,8 @@ def converge(repo: Repo, b: Bump, delivery, sleep=time.sleep) -> dict:
         if delivery.needs_commit():
             files = {e.path: e.after for e in edits if e.changed}
             sha = repo.commit(base, files, message, author_name=b.author_name, author_email=b.author_email)
+            if b.validate:
+                validate_commit(repo, sha, b.validate)
         delivered = delivery.deliver(sha, attempt)
         if delivered is not None:
             return _result(b, edits, True, message=message, **delivered)

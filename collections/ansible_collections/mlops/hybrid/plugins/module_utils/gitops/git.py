@@ -156,6 +156,17 @@ class Repo:
         }
         return self.git.out("commit-tree", tree, "-p", base, "-F", "-", data=message, env=ident)
 
+    def export(self, sha: str, dest: str) -> None:
+        """The files of commit ``sha`` written under ``dest`` (through a temporary index: the clone's
+        work tree, index and branches are left as they are)."""
+        tmp = tempfile.mkdtemp(prefix="gitops-export-")
+        try:
+            index = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
+            self.git("read-tree", sha, env=index)
+            self.git("checkout-index", "--all", "--prefix=%s/" % dest.rstrip("/"), env=index)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
     def push(self, sha: str, branch: str, lease: str | None = None) -> tuple[bool, str]:
         """Push ``sha`` to ``branch``; (accepted, output). Non-fast-forward is (False, ...), other errors raise."""
         args = ["push", "--porcelain", self.remote, "%s:refs/heads/%s" % (sha, branch)]
