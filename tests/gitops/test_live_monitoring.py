@@ -25,7 +25,7 @@ def test_prometheus_loads_the_rules_and_evaluates_them(start_prometheus, metrics
         prometheus_config({"model": [metrics_exporter.target]}), rules={"model": prometheus_rules_from_gitops()}
     )
     groups = {g["name"]: len(g["rules"]) for g in prom.rule_groups()}
-    assert groups == {"model.slo.recording": 4, "model.operational": 5, "model.quality": 4}
+    assert groups == {"model.slo.recording": 4, "model.operational": 5, "model.quality": 4, "argocd.deployments": 3}
     # `for: 5m`: pending is what a few seconds can show; the firing transition is promtool's part.
     alert = prom.wait_for_alert("ModelPredictionDrift", state="pending")
     assert alert["labels"]["aiops"] == "drift" and alert["labels"]["model_name"] == "breast-cancer"
