@@ -28,6 +28,7 @@ from prometheus_client.registry import Collector
 
 from mlops_model.drift import DEFAULT_THRESHOLD, DriftWindow
 from mlops_model.errors import InvalidInput
+from mlops_model.feedback import FeedbackStore
 from mlops_model.reference import Reference
 
 __all__ = ["CONFIDENCE_BUCKETS", "FeedbackResult", "Monitor", "MonitorSettings", "UnknownRequest"]
@@ -48,6 +49,9 @@ class MonitorSettings:
     psi_threshold: float = DEFAULT_THRESHOLD
     feedback_window: int = 500
     pending: int = 10000
+    # With a feedback store the pending requests keep their feature rows too (8 bytes a value): at
+    # most this many rows, 24 MB for 30 features, the oldest requests dropped first.
+    pending_rows: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class FeedbackResult:
     labels: int
     correct: int
     accuracy: float
+    kept: int | None = None  # rows in the feedback store after this one, None without a store
 
 
 class _DriftCollector(Collector):
@@ -96,12 +101,17 @@ class Monitor:
         model_name: str,
         settings: MonitorSettings | None = None,
         registry: CollectorRegistry = REGISTRY,
+        store: FeedbackStore | None = None,
     ):
         self.model_name = model_name
         self.settings = settings or MonitorSettings()
+        self.store = store
         self.reference: Reference | None = None
         self.window: DriftWindow | None = None
-        self._pending: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.version = "unknown"
+        # request id -> (feature rows or None without a store, predicted classes)
+        self._pending: OrderedDict[str, tuple[np.ndarray | None, np.ndarray]] = OrderedDict()
+        self._pending_rows = 0
         self._outcomes: deque[bool] = deque(maxlen=self.settings.feedback_window)
         self.predictions = Counter(
             "model_predictions_total",
@@ -143,6 +153,7 @@ class Monitor:
             self.predictions.labels(model_name=self.model_name, **{"class": name}) for name in reference.class_names
         ]
         self.info.labels(model_name=self.model_name, version=version, revision=revision).set(1)
+        self.version = version
 
     def observe(self, request_id: str, rows: np.ndarray, classes: np.ndarray, confidence: np.ndarray) -> None:
         """Record one validated request: counts, confidence, the drift window, and the pending labels."""
@@ -151,26 +162,36 @@ class Monitor:
         for value in confidence.tolist():
             self.confidence.observe(value)
         self.window.add(rows, classes)
-        self._pending[request_id] = classes
-        if len(self._pending) > self.settings.pending:
-            self._pending.popitem(last=False)
+        self._forget(request_id)
+        kept = rows.copy() if self.store is not None else None
+        self._pending[request_id] = (kept, classes)
+        self._pending_rows += 0 if kept is None else len(kept)
+        while len(self._pending) > self.settings.pending or self._pending_rows > self.settings.pending_rows:
+            self._forget(next(iter(self._pending)))
+
+    def _forget(self, request_id: str) -> None:
+        entry = self._pending.pop(request_id, None)
+        if entry is not None and entry[0] is not None:
+            self._pending_rows -= len(entry[0])
 
     def record_feedback(self, request_id: str, labels: list) -> FeedbackResult:
         """Compare true labels (class indices or names) with what was predicted for ``request_id``."""
-        classes = self._pending.get(request_id)
-        if classes is None:
+        entry = self._pending.get(request_id)
+        if entry is None:
             raise UnknownRequest(
                 f"no pending prediction with request id {request_id!r}: it was never served, is older than the"
                 f" last {self.settings.pending} requests, or already has its labels"
             )
+        rows, classes = entry
         truth = self._label_indices(labels, len(classes))
-        del self._pending[request_id]
+        self._forget(request_id)
+        kept = None if self.store is None else self.store.append(request_id, self.version, rows, classes, truth)
         outcomes = (truth == classes).tolist()
         self._outcomes.extend(outcomes)
         self.feedback.inc(len(outcomes))
         accuracy = sum(self._outcomes) / len(self._outcomes)
         self.accuracy.labels(model_name=self.model_name).set(accuracy)
-        return FeedbackResult(request_id, len(outcomes), int(sum(outcomes)), accuracy)
+        return FeedbackResult(request_id, len(outcomes), int(sum(outcomes)), accuracy, kept)
 
     def _label_indices(self, labels: list, expected: int) -> np.ndarray:
         names = self.reference.class_names

@@ -8,8 +8,12 @@ Endpoints (KServe ModelServer): ``POST /v1/models/<name>:predict`` with
 input of shape [n, 30]; ``GET /v2/health/ready``, ``GET /v1/models/<name>``, ``GET /metrics``.
 Each prediction carries a request id (the ``x-request-id`` header, the V2 request ``id``, or a
 new one); ``POST /v1/models/<name>:feedback`` with ``{"request_id": ..., "labels": [...]}`` gives
-the true labels later and moves ``model_accuracy``. Every option has an environment variable
-(MODEL_SOURCE, MODEL_NAME, MODEL_MONITORING=off, ...) for the container.
+the true labels later and moves ``model_accuracy``. With ``--feedback-dir`` each labelled
+prediction (its features, prediction, label, time and model version) is also kept there for
+retraining, capped by ``--feedback-max-rows`` and ``--feedback-max-days`` (mlops_model.feedback),
+and ``GET /v1/models/<name>:feedback`` exports the kept rows as CSV; with monitoring off nothing
+is kept. Every option has an environment variable (MODEL_SOURCE, MODEL_NAME, MODEL_MONITORING=off,
+MODEL_FEEDBACK_DIR, ...) for the container.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import os
 import sys
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,10 +34,11 @@ import orjson
 import sklearn
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from mlops_model import artifacts
 from mlops_model.errors import InvalidInput, ModelError
+from mlops_model.feedback import DEFAULT_MAX_DAYS, DEFAULT_MAX_ROWS, FeedbackStore
 from mlops_model.monitoring import Monitor, MonitorSettings
 
 __all__ = ["ENV", "main", "make_classifier_class", "parse_v1", "parse_v2"]
@@ -48,6 +54,9 @@ ENV = {
     "psi_threshold": "MODEL_PSI_THRESHOLD",
     "max_body_bytes": "MODEL_MAX_BODY_BYTES",
     "max_instances": "MODEL_MAX_INSTANCES",
+    "feedback_dir": "MODEL_FEEDBACK_DIR",
+    "feedback_max_rows": "MODEL_FEEDBACK_MAX_ROWS",
+    "feedback_max_days": "MODEL_FEEDBACK_MAX_DAYS",
 }
 DEFAULT_NAME = "breast-cancer"
 NUMERIC_V2_TYPES = {"FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
@@ -261,13 +270,30 @@ def install_routes(app, models: dict[str, Any], max_body_bytes: int) -> None:
         problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg')}" for e in exc.errors())
         return JSONResponse(status_code=400, content={"error": f"invalid request body: {problems}"})
 
-    async def feedback(model_name: str, request: Request):
+    def monitored(model_name: str):
+        """(model, None) for a monitored model, else (None, the error response)."""
         model = models.get(model_name)
         if model is None:
-            return JSONResponse(status_code=404, content={"error": f"model {model_name!r} is not served here"})
+            return None, JSONResponse(status_code=404, content={"error": f"model {model_name!r} is not served here"})
         if model.monitor is None:
-            return JSONResponse(status_code=409, content={"error": "monitoring is off: this server keeps no feedback"})
+            return None, JSONResponse(
+                status_code=409, content={"error": "monitoring is off: this server keeps no feedback"}
+            )
+        return model, None
 
+    async def export_feedback(model_name: str):
+        model, refused = monitored(model_name)
+        if refused is not None:
+            return refused
+        if model.monitor.store is None:
+            message = "feedback is counted, not kept: start the server with --feedback-dir"
+            return JSONResponse(status_code=409, content={"error": message})
+        return Response(content=model.monitor.store.export(), media_type="text/csv")
+
+    async def feedback(model_name: str, request: Request):
+        model, refused = monitored(model_name)
+        if refused is not None:
+            return refused
         try:
             body = orjson.loads(await request.body())
         except orjson.JSONDecodeError as e:
@@ -280,11 +306,15 @@ def install_routes(app, models: dict[str, Any], max_body_bytes: int) -> None:
             result = model.monitor.record_feedback(body["request_id"], body["labels"])
         except InvalidInput as e:
             return JSONResponse(status_code=e.http_status, content={"error": str(e)})
-        return {"request_id": result.request_id, "labels": result.labels, "correct": result.correct,
-                "accuracy": result.accuracy}  # fmt: skip
+        answer = {"request_id": result.request_id, "labels": result.labels, "correct": result.correct,
+                  "accuracy": result.accuracy}  # fmt: skip
+        if result.kept is not None:  # with --feedback-dir: the rows the store now holds
+            answer["kept"] = result.kept
+        return answer
 
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_api_route("/v1/models/{model_name}:feedback", feedback, methods=["POST"])
+    app.add_api_route("/v1/models/{model_name}:feedback", export_feedback, methods=["GET"])
     app.add_middleware(BodyLimit, limit=max_body_bytes)
 
 
@@ -320,6 +350,26 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--psi-threshold", type=float, default=float(_env("psi_threshold", 0.2)))
     p.add_argument("--feedback-window", type=int, default=500, help="labelled predictions behind model_accuracy")
+    p.add_argument(
+        "--feedback-dir",
+        default=_env("feedback_dir", None),
+        help="keep each labelled prediction (features, prediction, label, time, model version; about 270 bytes)"
+        " in DIR/feedback.csv for retraining, exported by GET /v1/models/<name>:feedback; a volume in the"
+        " cluster. Unset, or with monitoring off: nothing is kept [MODEL_FEEDBACK_DIR]",
+    )
+    p.add_argument(
+        "--feedback-max-rows",
+        type=int,
+        default=int(_env("feedback_max_rows", DEFAULT_MAX_ROWS)),
+        help="rows kept at most, the oldest dropped first (default %(default)s: about 14 MB, at most 43 MB)"
+        " [MODEL_FEEDBACK_MAX_ROWS]",
+    )
+    p.add_argument(
+        "--feedback-max-days",
+        type=float,
+        default=float(_env("feedback_max_days", DEFAULT_MAX_DAYS)),
+        help="rows older than this are dropped (default %(default)s) [MODEL_FEEDBACK_MAX_DAYS]",
+    )
     p.add_argument("--max-body-bytes", type=int, default=int(_env("max_body_bytes", 1 << 20)))
     p.add_argument("--max-instances", type=int, default=int(_env("max_instances", 1000)))
     p.add_argument("--trace-log", action="store_true", help="keep KServe's per-request timing log lines")
@@ -369,6 +419,13 @@ def build_server(args: argparse.Namespace):
         )
     model = make_classifier_class()(args.name, args.model, monitor, max_instances=args.max_instances)
     model.load()
+    if monitor is not None and args.feedback_dir:
+        monitor.store = FeedbackStore(
+            Path(args.feedback_dir),
+            model.loaded.reference.feature_names,
+            max_rows=args.feedback_max_rows,
+            max_days=args.feedback_max_days,
+        )
     install_routes(model_server.app, {args.name: model}, args.max_body_bytes)
     server = BoundModelServer(http_port=args.port, enable_grpc=False, workers=1, enable_latency_logging=False)
     if not args.trace_log:
@@ -394,7 +451,9 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     print(
         f"mlops-model-serve: {args.name} from {model.loaded.source} (version {model.loaded.version}), "
-        f"monitoring {'on' if args.monitoring else 'off'}, http://{args.host}:{args.port}",
+        f"monitoring {'on' if args.monitoring else 'off'}, feedback "
+        f"{'kept in ' + args.feedback_dir if model.monitor and model.monitor.store else 'not kept'}, "
+        f"http://{args.host}:{args.port}",
         flush=True,
     )
     server.start([model])
