@@ -69,7 +69,12 @@ def task_modules(playbook):
 
 def test_triage_runs_on_failed_workflow_runs_with_least_privilege():
     doc = load("triage.yml")
-    assert doc["on"] == {"workflow_run": {"workflows": ["model-pipeline", "ci"], "types": ["completed"]}}
+    # The pipelines and the analysis workflows themselves, by their `name:`; never triage itself (a loop).
+    watched = [load(f)["name"] for f in ("model-pipeline.yml", "ci.yml", "drift-analysis.yml", "alert-analysis.yml")]
+    assert watched == ["model-pipeline", "ci", "drift-analysis", "alert-analysis"]
+    assert doc["on"] == {"workflow_run": {"workflows": watched, "types": ["completed"]}}
+    names = {load(p.name)["name"] for p in WORKFLOWS.glob("*.yml")}
+    assert set(watched) <= names and doc["name"] not in watched
     assert doc["permissions"] == {}
     (job,) = doc["jobs"].values()
     assert job["if"] == "github.event.workflow_run.conclusion == 'failure'"
