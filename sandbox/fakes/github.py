@@ -27,6 +27,7 @@ Actions: workflows, runs, jobs, run and job logs behind the real API's redirect,
 from __future__ import annotations
 
 import base64
+import difflib
 import hashlib
 import io
 import json
@@ -504,6 +505,40 @@ class FakeGitHub(RecordingServer):
 # take no Authorization header (they are pre-signed); the fake records whether one was sent.
 
 
+def setup_job_log(image="ubuntu-24.04", image_version="20251215.174.1", runner="2.330.0", actions=()):
+    """The log of a job's "Set up job" step as GitHub's hosted runner writes it (the shape of public run logs):
+    the runner's version, the runner image and its version, and each action resolved to a commit.
+    ``actions``: (action@ref, sha) pairs."""
+    major = image.split("-")[-1].split(".")[0]
+    day = image_version.rsplit(".", 1)[0]
+    lines = [
+        "Current runner version: '%s'" % runner,
+        "##[group]Runner Image Provisioner",
+        "Hosted Compute Agent",
+        "Version: 20251211.462",
+        "##[endgroup]",
+        "##[group]Operating System",
+        "Ubuntu",
+        "##[endgroup]",
+        "##[group]Runner Image",
+        "Image: %s" % image,
+        "Version: %s" % image_version,
+        "Included Software: https://github.com/actions/runner-images/blob/ubuntu%s/%s/images/ubuntu/Readme.md"
+        % (major, day),
+        "##[endgroup]",
+        "##[group]GITHUB_TOKEN Permissions",
+        "Contents: read",
+        "Metadata: read",
+        "##[endgroup]",
+        "Secret source: Actions",
+        "Prepare workflow directory",
+        "Prepare all required actions",
+        "Getting action download info",
+    ]
+    lines += ["Download action repository '%s' (SHA:%s)" % (uses, sha) for uses, sha in actions]
+    return "\n".join("2026-11-24T12:00:00.%07dZ %s" % (n, line) for n, line in enumerate(lines)) + "\n"
+
+
 @dataclass
 class Actions:
     workflows: dict[int, dict] = field(default_factory=dict)
@@ -563,6 +598,7 @@ class FakeGitHubActions(FakeGitHub):
         head_branch: str = "main",
         event: str = "push",
         pull_requests: tuple = (),
+        display_title: str | None = None,
     ) -> int:
         """``jobs``: [{"name", "conclusion", "steps": [{"name", "conclusion", "log"}]}]; ``pull_requests``: the
         numbers of the open pull requests (``add_pull``) whose head the run is on, as GitHub lists them."""
@@ -589,11 +625,53 @@ class FakeGitHubActions(FakeGitHub):
             "jobs": out_jobs,
             "created_at": "2026-11-24T12:%02d:00Z" % (len(acts.runs) % 60),
             "pull_requests": list(pull_requests),
+            "display_title": display_title,
         }
         return run_id
 
-    def add_file(self, full_name: str, path: str, text: str, sha: str) -> None:
+    def add_file(self, full_name: str, path: str, text: str | None, sha: str) -> None:
+        """``path`` holds ``text`` from commit ``sha`` on (until a later version; ``None`` removes it)."""
         self._actions(full_name).files.setdefault(path, {})[sha] = text
+
+    def _file_at(self, repo: Repo, path: str, sha: str) -> str | None:
+        """The text of ``path`` at commit ``sha``: its last version added at or before that commit."""
+        versions = self._actions(repo.full_name).files.get(path, {})
+        if sha in versions or sha not in repo.commits:
+            return versions.get(sha)
+        order = list(repo.commits)
+        text = None
+        for commit in order[: order.index(sha) + 1]:
+            text = versions.get(commit, text)
+        return text
+
+    def _file_changes(self, repo: Repo, base: str, head: str) -> list[dict]:
+        """The ``files`` of a comparison: each path whose text differs, with GitHub's ``patch`` (hunks only)."""
+        out = []
+        for path in sorted(self._actions(repo.full_name).files):
+            before, after = self._file_at(repo, path, base), self._file_at(repo, path, head)
+            if before == after:
+                continue
+            diff = list(
+                difflib.unified_diff((before or "").splitlines(), (after or "").splitlines(), n=3, lineterm="")
+            )[2:]
+            adds = sum(1 for d in diff if d.startswith("+"))
+            dels = sum(1 for d in diff if d.startswith("-"))
+            status = "added" if before is None else "removed" if after is None else "modified"
+            out.append(
+                {
+                    "sha": hashlib.sha1((after or "").encode(), usedforsecurity=False).hexdigest(),
+                    "filename": path,
+                    "status": status,
+                    "additions": adds,
+                    "deletions": dels,
+                    "changes": adds + dels,
+                    "blob_url": "https://github.com/%s/blob/%s/%s" % (repo.full_name, head, path),
+                    "raw_url": "https://github.com/%s/raw/%s/%s" % (repo.full_name, head, path),
+                    "contents_url": "%s/contents/%s?ref=%s" % (self._base(repo), path, head),
+                    "patch": "\n".join(diff),
+                }
+            )
+        return out
 
     def dispatches(self, full_name: str) -> list[dict]:
         return self._actions(full_name).dispatches
@@ -660,7 +738,7 @@ class FakeGitHubActions(FakeGitHub):
             "id": run["id"],
             "name": wf["name"],
             "path": wf["path"],
-            "display_title": repo.commits.get(run["head_sha"], {}).get("message", ""),
+            "display_title": run.get("display_title") or repo.commits.get(run["head_sha"], {}).get("message", ""),
             "head_branch": run["head_branch"],
             "head_sha": run["head_sha"],
             "run_number": run["run_number"],
@@ -831,7 +909,7 @@ class FakeGitHubActions(FakeGitHub):
             "base_commit": self._commit_json(repo, base),
             "merge_base_commit": self._commit_json(repo, base),
             "commits": commits[(page - 1) * per_page : page * per_page],
-            "files": [],
+            "files": self._file_changes(repo, base, head) if page == 1 else [],
         }
 
     def _get_contents(self, m, q, _b, _h):
@@ -841,8 +919,11 @@ class FakeGitHubActions(FakeGitHub):
         path = m.group("path")
         ref = q.get("ref", [repo.default_branch])[0]
         versions = self._actions(repo.full_name).files.get(path, {})
-        sha = self._find_commit(repo, ref) if ref != repo.default_branch else (list(versions)[-1] if versions else None)
-        text = versions.get(sha) if sha else None
+        if ref == repo.default_branch:
+            sha = list(repo.commits)[-1] if repo.commits else (list(versions)[-1] if versions else None)
+        else:
+            sha = self._find_commit(repo, ref) or (ref if ref in versions else None)
+        text = self._file_at(repo, path, sha) if sha else None
         if text is None:
             return self.not_found("GET", "")
         data = text.encode()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.fakes.github import FakeGitHubActions
+from sandbox.fakes.github import FakeGitHubActions, setup_job_log
 from sandbox.fakes.kubernetes import FakeKubernetes, crashlooping_pod, oomkilled_pod
 from sandbox.paths import REPO
 
@@ -48,6 +48,97 @@ def bandit_failure(gh: FakeGitHubActions, head_branch: str = "main", pull_reques
         ],
     )
     return {"workflow": wf, "run": run, "ok_run": ok_run, "good": good, "middle": middle, "bad": bad}
+
+
+CI_WORKFLOW = """name: ci
+on: [push, pull_request]
+jobs:
+  tests:
+    strategy:
+      matrix:
+        python: ["3.11", "3.12"]
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@%(setup_python)s
+        with:
+          python-version: ${{ matrix.python }}
+      - run: pip install -r requirements.txt
+      - run: pytest -x tests/
+  security:
+    name: security scans
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@v4
+      - run: bandit -r src -ll
+"""
+CHECKOUT_V4 = ("actions/checkout@v4", "34e114876b0b11c390a56381ad16ebd13914f8d5")
+SETUP_PYTHON = {
+    "v5": ("actions/setup-python@v5", "a26af69be951a213d495a4c3e4e4022e16d87065"),
+    "v6": ("actions/setup-python@v6", "e797f83bcb11b83ae66e0230d6156d7c80228e7c"),
+}
+
+
+def ci_jobs(setup_python: str, image_version: str, failing: bool) -> list[dict]:
+    """The jobs of a ci run: two matrix legs of the tests (failing the same way when ``failing``) and the security
+    scans (Bandit failing when ``failing``), each with the "Set up job" log of its runner."""
+    setup = setup_job_log(image_version=image_version, actions=(CHECKOUT_V4, SETUP_PYTHON[setup_python]))
+    pytest_log = (CASES / "gha_pytest_assert.log").read_text()
+    jobs = [
+        {
+            "name": "tests (%s)" % python,
+            "conclusion": "failure" if failing else "success",
+            "steps": [
+                {"name": "Set up job", "log": setup},
+                {"name": "Run actions/checkout@v4", "log": "Syncing repository"},
+                {
+                    "name": "Run pytest -x tests/",
+                    "conclusion": "failure" if failing else "success",
+                    "log": pytest_log.replace("Python 3.11.7", "Python %s.7" % python) if failing else "4 passed",
+                },
+            ],
+        }
+        for python in ("3.11", "3.12")
+    ]
+    bandit = (CASES / "gha_bandit.log").read_text() if failing else "No issues identified."
+    jobs.append(
+        {
+            "name": "security scans",
+            "conclusion": "failure" if failing else "success",
+            "steps": [
+                {"name": "Set up job", "log": setup_job_log(image_version=image_version, actions=(CHECKOUT_V4,))},
+                {"name": "Run bandit -r src -ll", "conclusion": "failure" if failing else "success", "log": bandit},
+            ],
+        }
+    )
+    return jobs
+
+
+def failing_tests_and_bandit(gh: FakeGitHubActions, head_branch: str = "main", pull_requests: tuple = ()) -> dict:
+    """A ci run where both matrix legs of the tests fail on the same assertion and Bandit fails, after a green run;
+    between the two, the workflow moved actions/setup-python from v5 to v6, requirements.txt raised scikit-learn,
+    and the runner image was updated."""
+    wf = gh.add_workflow(REPO_NAME, ".github/workflows/ci.yml", "ci")
+    good = gh.add_commit(REPO_NAME, "feat: feature statistics")
+    gh.add_file(REPO_NAME, ".github/workflows/ci.yml", CI_WORKFLOW % {"setup_python": "v5"}, good)
+    gh.add_file(REPO_NAME, "requirements.txt", "numpy==2.1.3\nscikit-learn==1.5.2\n", good)
+    ok_run = gh.add_run(
+        REPO_NAME, wf, good, "success", ci_jobs("v5", "20251215.174.1", failing=False), head_branch=head_branch
+    )
+    bad = gh.add_commit(REPO_NAME, "ci: setup-python v6, scikit-learn 1.6")
+    gh.add_file(REPO_NAME, ".github/workflows/ci.yml", CI_WORKFLOW % {"setup_python": "v6"}, bad)
+    gh.add_file(REPO_NAME, "requirements.txt", "numpy==2.1.3\nscikit-learn==1.6.0\n", bad)
+    gh.add_file(REPO_NAME, "src/app/vuln.py", VULN_PY, bad)
+    run = gh.add_run(
+        REPO_NAME,
+        wf,
+        bad,
+        "failure",
+        ci_jobs("v6", "20251222.180.1", failing=True),
+        head_branch=head_branch,
+        pull_requests=pull_requests,
+    )
+    return {"workflow": wf, "run": run, "ok_run": ok_run, "good": good, "bad": bad}
 
 
 PREDICTOR = "breast-cancer-predictor-7d9f8-x2x9q"

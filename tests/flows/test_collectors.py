@@ -105,9 +105,11 @@ def test_failed_run_context_through_the_api(ansible, github):
     assert res["last_success"]["id"] == s["ok_run"]
     assert [c["sha"] for c in res["commits_since_success"]] == [s["middle"], s["bad"]]
     assert PLANTED_TOKEN not in str(res) and res["redactions"]["github_token"] == 1
-    # The archive's signed URL was fetched without the token; nothing but GET was sent.
-    (blob,) = github.calls("GET", r"^/_blobs/")
-    assert "authorization" not in blob.headers
+    # The archives' signed URLs (the failing run's, and the green run's for its runner) were fetched without the
+    # token, once each; nothing but GET was sent.
+    blobs = github.calls("GET", r"^/_blobs/")
+    assert len(blobs) == 2 and not any("authorization" in b.headers for b in blobs)
+    assert len(github.calls("GET", r"/actions/runs/\d+/logs$")) == 2
     assert {r.method for r in github.requests} == {"GET"}
 
 
@@ -124,7 +126,8 @@ def test_job_log_is_used_when_the_archive_lacks_the_step(ansible, github):
     res = ansible.module(WORKFLOW, wf_args(github, s["run"])).res
     assert res["log_source"] == "job log" and ">> Issue: [B403:blacklist]" in res["log"]
     assert "##[error]Process completed with exit code 1." in res["log"]
-    assert github.calls("GET", r"/actions/jobs/\d+/logs$")
+    # The job's whole log is the archive's top-level file: no second download.
+    assert not github.calls("GET", r"/actions/jobs/\d+/logs$")
     assert all("authorization" not in r.headers for r in github.calls("GET", r"^/_blobs/"))
 
 

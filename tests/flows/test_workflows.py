@@ -63,7 +63,8 @@ def steps(doc):
 
 def task_modules(playbook):
     plays = yaml.safe_load((REPO / "playbooks" / playbook).read_text())
-    keys = {"name", "register", "when", "no_log", "changed_when", "failed_when", "check_mode", "vars", "loop", "tags"}
+    keys = {"name", "register", "when", "no_log", "changed_when", "failed_when", "check_mode", "vars", "tags"}
+    keys |= {"loop", "loop_control"}
     return {k for play in plays for task in play["tasks"] for k in task if k not in keys}
 
 

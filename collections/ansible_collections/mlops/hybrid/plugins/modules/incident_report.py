@@ -24,10 +24,21 @@ extends_documentation_fragment:
   - mlops.hybrid.github
 options:
   analysis:
-    description: The registered result of M(mlops.hybrid.llm_analyze) (C(category), C(report), C(evidence),
-      C(fingerprint), C(provider_used), C(fallback)).
+    description:
+      - The registered result of M(mlops.hybrid.llm_analyze) (C(category), C(report), C(evidence),
+        C(fingerprint), C(provider_used), C(fallback)).
+      - Exactly one of O(analysis) and O(analyses).
     type: dict
-    required: true
+  analyses:
+    description:
+      - Several results of M(mlops.hybrid.llm_analyze), posted as one report with a section each - typically the
+        C(results) of llm_analyze looped over the RV(mlops.hybrid.workflow_failure_context#module:failures) of a run,
+        whose C(item) (C(jobs), C(step)) heads each section.
+      - Results with the same fingerprint are one section naming every place. The issue is de-duplicated on every
+        fingerprint (an open issue carrying any of them gets the comment); a new one gets the labels, assignees
+        and team lines of every category.
+    type: list
+    elements: dict
   title:
     description: Issue title. Defaults to the category and the first sentence of the summary.
     type: str
@@ -69,10 +80,10 @@ options:
       - GitHub handles per team, mentioned under the report of a category that goes to that team
         (C(security) for SAST, SCA, container scans and secrets; C(ml) for training and model validation;
         C(platform) for the cluster, ArgoCD and infrastructure; C(dev) for tests and linters).
-      - A user (C(alice)) or a team (C(acme/ml)), with or without C(@). Only these handles are ever mentioned;
-        the playbooks read them from E(AIOPS_TEAMS) (JSON), the repository variable of the same name.
+      - A user (C(alice)) or a team (C(acme/ml)), with or without C(@). Only these handles are ever mentioned.
+      - Read from E(AIOPS_TEAMS) (JSON, what the workflows set from the repository variable of the same name) when
+        not set; the playbooks pass C(hybrid_aiops_teams) of the inventory when it is defined.
     type: dict
-    default: {}
 attributes:
   check_mode:
     support: full
@@ -131,9 +142,14 @@ issue_url:
   returned: always
   type: str
 fingerprint:
-  description: The failure's fingerprint.
+  description: The (first) failure's fingerprint.
   returned: always
   type: str
+fingerprints:
+  description: The fingerprint of every failure of the report, in its order.
+  returned: always
+  type: list
+  elements: str
 title:
   description: Issue title.
   returned: always
@@ -162,7 +178,8 @@ from ansible_collections.mlops.hybrid.plugins.module_utils.runner import options
 def argspec():
     return spec(
         GITHUB_ARG_SPEC,
-        analysis=dict(type="dict", required=True),
+        analysis=dict(type="dict"),
+        analyses=dict(type="list", elements="dict"),
         title=dict(type="str"),
         github_issue=dict(type="bool", default=True),
         commit_sha=dict(type="str"),
@@ -172,7 +189,7 @@ def argspec():
         labels=dict(type="list", elements="str", default=[]),
         dedup_label=dict(type="str", default="aiops"),
         meta=dict(type="dict", default={}),
-        teams=dict(type="dict", default={}),
+        teams=dict(type="dict", fallback=(env_fallback, ["AIOPS_TEAMS"])),
     )
 
 
@@ -184,7 +201,9 @@ def execute(module):
 
 
 def main():
-    run_module(argspec(), execute)
+    run_module(
+        argspec(), execute, mutually_exclusive=[("analysis", "analyses")], required_one_of=[("analysis", "analyses")]
+    )
 
 
 if __name__ == "__main__":

@@ -10,10 +10,15 @@ module: workflow_failure_context
 short_description: Collect why a GitHub Actions run failed, through the API only
 version_added: 0.1.0
 description:
-  - From a workflow run id, reads through the GitHub REST API the run, its failed jobs and steps, the failing step's
-    log (from the run's log archive, else the job's log), the lines around each file location named in the findings
-    (a Bandit C(Location:), a C(file.py:12:) of pytest or ruff) at the failing commit, and the last successful run of
-    the same workflow on the same branch with the commits between the two.
+  - From a workflow run id, reads through the GitHub REST API the run, its failed jobs and steps, and every distinct
+    failure (RV(failures)) - each failed step's log (from the run's log archive, else the job's log), its category
+    and fingerprint as M(mlops.hybrid.llm_analyze) gives them, the lines around each file location named in its
+    findings (a Bandit C(Location:), a C(file.py:12:) of pytest or ruff) at the failing commit. Matrix legs (or
+    jobs) that fail the same way, by fingerprint, are one failure naming every job.
+  - Then the last successful run of the same workflow on the same branch, the commits between the two, and what
+    changed in the configuration since (RV(configuration_changes)) - the workflow file's diff, the patches of
+    requirement, lock and manifest files, the action pins and the commits the runner resolved them to, the runner
+    image, and for two dispatched runs their run names (a workflow's C(run-name) can carry its inputs).
   - Never checks out or runs anything from the failing revision; file contents are read as data through the
     contents API. Only GET requests are made; the log archive's signed URL is fetched without the token.
   - Bounds what it reads (archive bytes, log lines and bytes, files, commits, runs scanned) and replaces secrets in
@@ -52,6 +57,15 @@ options:
     description: Commits since the last successful run returned at most.
     type: int
     default: 20
+  max_failures:
+    description: Distinct failures returned at most (in the order of the jobs); the others are counted in
+      RV(failures_omitted).
+    type: int
+    default: 5
+  max_diff_lines:
+    description: Lines of each diff or patch in RV(configuration_changes) at most (their start).
+    type: int
+    default: 80
   timeout:
     description: Seconds to wait for each request.
     type: int
@@ -68,14 +82,18 @@ EXAMPLES = r"""
     repository: "{{ lookup('ansible.builtin.env', 'GITHUB_REPOSITORY') }}"
   register: failure
 
-- name: Analyse the failing step
+- name: Analyse each failure
   mlops.hybrid.llm_analyze:
-    logs: "{{ failure.log }}"
+    logs: "{{ item.log }}"
     context:
       workflow: "{{ failure.run.name }}"
-      step: "{{ failure.failing_step }}"
-      files: "{{ failure.files }}"
-  register: analysis
+      job: "{{ item.jobs | first }}"
+      step: "{{ item.step }}"
+      files: "{{ item.files }}"
+      configuration_changes: "{{ failure.configuration_changes }}"
+      fingerprint_key: "{{ failure.run.name }}"
+  loop: "{{ failure.failures }}"
+  register: analyses
 """
 
 RETURN = r"""
@@ -91,16 +109,41 @@ failed_jobs:
   returned: always
   type: list
   elements: dict
+failures:
+  description:
+    - Each distinct failure, in the order of the jobs - C(jobs) (every job that failed this way, matrix legs
+      folded) and their C(job_urls), C(step) (null when the job failed outside a step), C(log) (its end, runner
+      timestamps and colours removed, redacted), C(log_source), C(log_truncated), C(files) (as RV(files)),
+      C(category) and C(fingerprint) (those M(mlops.hybrid.llm_analyze) gives the log with the same names and the
+      workflow as C(fingerprint_key)).
+  returned: always
+  type: list
+  elements: dict
+failures_omitted:
+  description: Distinct failures beyond O(max_failures), not returned.
+  returned: always
+  type: int
+configuration_changes:
+  description:
+    - What changed between the last successful run and this one beyond the code, or null when there is no
+      successful run. C(compared_with) (the green run), C(workflow_file) (C(path) and unified C(diff), null when
+      unchanged), C(dependency_files) (C(path), C(status), C(patch)), C(action_pins) (C(action), C(before),
+      C(after) - the ref in the workflow file, or the ref and the commit the runner resolved it to),
+      C(runner_image) (C(before), C(after), null when unchanged), C(inputs) (the run names of two dispatched runs,
+      null when equal or not dispatched), C(unchanged) and C(unavailable) (the aspects that did not change, and
+      those that could not be read, such as the runner image of a run whose logs expired).
+  returned: always
+  type: dict
 failing_job:
-  description: Name of the job whose log was read, or null.
+  description: Name of the (first) job of the first failure, or null.
   returned: always
   type: str
 failing_step:
-  description: Name of the failing step, or null.
+  description: Name of the first failure's step, or null.
   returned: always
   type: str
 log:
-  description: The end of the failing step's log, runner timestamps and colours removed (redacted).
+  description: The end of the first failure's log, runner timestamps and colours removed (redacted).
   returned: always
   type: str
 log_source:
@@ -112,7 +155,7 @@ log_truncated:
   returned: always
   type: bool
 files:
-  description: Each location named in the findings with C(path), C(line), C(found) and, when found, C(start),
+  description: Each location named in the first failure's findings with C(path), C(line), C(found) and, when found, C(start),
     C(end) and a numbered C(excerpt) read at the failing commit.
   returned: always
   type: list
@@ -148,6 +191,8 @@ def argspec():
         max_files=dict(type="int", default=5),
         file_context_lines=dict(type="int", default=6),
         max_commits=dict(type="int", default=20),
+        max_failures=dict(type="int", default=5),
+        max_diff_lines=dict(type="int", default=80),
         timeout=dict(type="int", default=30),
     )
 
@@ -167,6 +212,8 @@ def execute(module):
         max_files=p["max_files"],
         file_context_lines=p["file_context_lines"],
         max_commits=p["max_commits"],
+        max_failures=p["max_failures"],
+        max_diff_lines=p["max_diff_lines"],
         timeout=p["timeout"],
     )
 

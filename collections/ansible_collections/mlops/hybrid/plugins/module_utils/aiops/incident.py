@@ -69,13 +69,13 @@ def check_teams(teams):
     return out
 
 
-def team_line(category_name, teams):
-    """The line naming the category's team and mentioning its configured handles, or "" when it has none."""
-    team = category(category_name).team
-    handles = check_teams(teams or {}).get(team, [])
-    if not team:
-        return ""
-    return "**Team:** %s%s\n" % (team, (" (cc %s)" % " ".join(handles)) if handles else "")
+def team_lines(category_names, handles):
+    """A line per team of these categories (in order, once each), mentioning its handles of ``handles`` (the
+    result of ``check_teams``); "" when none of them has a team."""
+    teams = list(dict.fromkeys(category(c).team for c in category_names if category(c).team))
+    return "".join(
+        "**Team:** %s%s\n" % (t, (" (cc %s)" % " ".join(handles[t])) if handles.get(t) else "") for t in teams
+    )
 
 
 def load_analysis(analysis):
@@ -102,31 +102,86 @@ def load_analysis(analysis):
         "fingerprint": fp,
         "provider": analysis.get("provider_used") or "offline",
         "fallback": bool(analysis.get("fallback")),
+        "where": failure_place(analysis.get("item")),
     }
 
 
-def compose(a, title=None, meta=None, secrets=(), teams=None):
-    """Title, markdown body (with fingerprint and digest markers, and the team line) and Slack text, all redacted.
+def failure_place(item):
+    """ "jobs / step" of the failure an analysis was run on: the ``item`` of llm_analyze looped over the
+    ``failures`` of mlops.hybrid.workflow_failure_context, or None."""
+    if not isinstance(item, dict):
+        return None
+    jobs = item.get("jobs") if isinstance(item.get("jobs"), list) else []
+    return " / ".join(x for x in (", ".join(str(j) for j in jobs), str(item.get("step") or "")) if x) or None
 
-    The team's handles are mentioned after the report is rendered, so only handles set in ``teams`` are.
+
+def load_analyses(analysis=None, analyses=None):
+    """The failures to post: ``analysis`` alone, or each of ``analyses``; those with the same fingerprint (the same
+    failure seen in several jobs) are one, naming every place it was seen."""
+    if (analysis is None) == (not analyses):
+        raise InvalidInput("give exactly one of analysis (an llm_analyze result) or analyses (a list of them)")
+    if analysis is not None:
+        return [load_analysis(analysis)]
+    if not isinstance(analyses, list):
+        raise InvalidInput("analyses must be a list of llm_analyze results (the results of a looped llm_analyze)")
+    out = {}
+    for n, one in enumerate(analyses):
+        try:
+            a = load_analysis(one)
+        except InvalidInput as e:
+            raise InvalidInput("analyses[%d]: %s" % (n, e)) from e
+        if a["fingerprint"] in out:
+            same = out[a["fingerprint"]]
+            same["where"] = "; ".join(x for x in (same["where"], a["where"]) if x) or None
+        else:
+            out[a["fingerprint"]] = a
+    return list(out.values())
+
+
+def compose(failures, title=None, meta=None, secrets=(), handles=None):
+    """Title, markdown body (with fingerprint and digest markers, and the team lines) and Slack text, all redacted.
+
+    One failure is one report; several are one report with a section each. The teams' handles (``handles``, checked)
+    are mentioned after the report is rendered, so only configured handles are.
     """
-    body = report.render_markdown(
-        a["report"],
-        a["category"],
-        a["evidence"],
-        provider=a["provider"],
-        fallback=a["fallback"],
-        fingerprint=a["fingerprint"],
-        meta=meta,
-    )
+
+    def section(a, **kw):
+        return report.render_markdown(
+            a["report"],
+            a["category"],
+            a["evidence"],
+            provider=a["provider"],
+            fallback=a["fallback"],
+            fingerprint=a["fingerprint"],
+            **kw,
+        )
+
+    if len(failures) == 1:
+        body = section(failures[0], meta=meta)
+    else:
+        parts = ["## %d failures" % len(failures), ""]
+        for n, a in enumerate(failures, 1):
+            parts += ["## %d. %s" % (n, report.neutralize(a["where"] or a["category"])), "", section(a, footer=False)]
+        body = "\n".join(parts + report.render_context(meta)) + "\n"
     body, c1 = redact(body, secrets)
-    body += team_line(a["category"], teams)
+    body += team_lines([a["category"] for a in failures], handles or {})
     dig = report.digest(body)
     body += "<!-- %s: %s -->\n" % (report.DIGEST_MARKER, dig)
+    first = failures[0]
     if not title:
-        title = "[aiops] %s: %s" % (a["category"], shorten(a["report"]["summary"].split(". ")[0], TITLE_SUMMARY, ""))
+        names = list(dict.fromkeys(a["category"] for a in failures))
+        title = "[aiops] %s%s: %s" % (
+            "%d failures, " % len(failures) if len(failures) > 1 else "",
+            " + ".join(names),
+            shorten(first["report"]["summary"].split(". ")[0], TITLE_SUMMARY, ""),
+        )
     title, c2 = redact(report.neutralize(title), secrets)
-    slack_text = report.render_slack(a["report"], a["category"], provider=a["provider"], fallback=a["fallback"])
+    slack_text = "\n\n".join(
+        report.render_slack(a["report"], a["category"], provider=a["provider"], fallback=a["fallback"])
+        for a in failures
+    )
+    if len(failures) > 1:
+        slack_text = "*%d failures*\n%s" % (len(failures), slack_text)
     text, c3 = redact(slack_text, secrets)
     return {"title": title, "body": body, "digest": dig, "slack_text": text, "redactions": merge_counts(c1, c2, c3)}
 
@@ -138,7 +193,7 @@ def _has_digest(texts, dig):
 
 def plan(
     gh_repo,
-    a,
+    failures,
     msg,
     *,
     github_issue=True,
@@ -149,16 +204,23 @@ def plan(
     labels=(),
     dedup_label="aiops",
 ):
-    """Decide what to post; reads GitHub, writes nothing. Each action: target, action, and details."""
+    """Decide what to post; reads GitHub, writes nothing. Each action: target, action, and details.
+
+    The open issue of the report is the first that carries the fingerprint of any of its failures."""
     actions = []
-    fp_marker = "%s: %s" % (report.FINGERPRINT_MARKER, a["fingerprint"])
     if github_issue:
-        issue = issues.find_open_issue(gh_repo, marker=fp_marker, label=dedup_label)
+        issue = None
+        for a in failures:
+            fp_marker = "%s: %s" % (report.FINGERPRINT_MARKER, a["fingerprint"])
+            issue = issues.find_open_issue(gh_repo, marker=fp_marker, label=dedup_label)
+            if issue is not None:
+                break
         if issue is None:
-            route = routing_for(a["category"], routing)
-            want = list(dict.fromkeys([dedup_label, *route["labels"], *labels]))
+            routes = [routing_for(a["category"], routing) for a in failures]
+            want = list(dict.fromkeys([dedup_label, *(x for r in routes for x in r["labels"]), *labels]))
+            assignees = list(dict.fromkeys(x for r in routes for x in r["assignees"]))
             actions.append(
-                {"target": "issue", "action": "create", "labels": want, "assignees": route["assignees"], "number": None}
+                {"target": "issue", "action": "create", "labels": want, "assignees": assignees, "number": None}
             )
         elif _has_digest(issues.texts_of_issue(issue), msg["digest"]):
             actions.append({"target": "issue", "action": "none", "number": issue.number, "url": issue.html_url})
@@ -209,7 +271,8 @@ def execute(gh_repo, actions, msg, *, slack_url=None):
 class IncidentOptions:
     """The options of mlops.hybrid.incident_report, by name (see its documentation)."""
 
-    analysis: dict
+    analysis: dict | None = None
+    analyses: list = dataclasses.field(default_factory=list)
     repository: str | None = None
     github_token: str | None = None
     github_api_url: str = "https://api.github.com"
@@ -229,10 +292,10 @@ class IncidentOptions:
 
 def report_incident(o, check_mode=False):
     """The whole of mlops.hybrid.incident_report for its options ``o`` (IncidentOptions); returns the result."""
-    a = load_analysis(o.analysis)
-    check_teams(o.teams or {})
+    failures = load_analyses(o.analysis, o.analyses)
+    handles = check_teams(o.teams or {})
     secrets = [v for v in (o.github_token, o.slack_webhook_url) if v]
-    msg = compose(a, o.title, o.meta, secrets, teams=o.teams)
+    msg = compose(failures, o.title, o.meta, secrets, handles=handles)
     wants_github = o.github_issue or o.commit_sha or o.pull_request
     if not wants_github and not o.slack_webhook_url:
         raise InvalidInput("nothing to post to: enable github_issue, give commit_sha/pull_request or a Slack webhook")
@@ -244,7 +307,7 @@ def report_incident(o, check_mode=False):
         repo = client.repository(gh, o.repository)
     actions = plan(
         repo,
-        a,
+        failures,
         msg,
         github_issue=o.github_issue,
         commit_sha=o.commit_sha,
@@ -262,7 +325,8 @@ def report_incident(o, check_mode=False):
         "actions": actions,
         "issue_number": issue.get("number"),
         "issue_url": issue.get("url"),
-        "fingerprint": a["fingerprint"],
+        "fingerprint": failures[0]["fingerprint"],
+        "fingerprints": [a["fingerprint"] for a in failures],
         "title": msg["title"],
         "body": msg["body"],
         "slack_text": msg["slack_text"],

@@ -97,6 +97,14 @@ def fence_for(data):
     return fence
 
 
+# Said when the context carries what changed since the last green run (workflow_failure_context).
+CHANGES_HINT = (
+    " The context's configuration_changes list what changed since the last successful run beyond the code "
+    "(the workflow file's diff, dependency and lock file patches, action pins, the runner image, the inputs): "
+    "when one of them explains the failure, name it as a root cause with its diff line as evidence."
+)
+
+
 def build(category, excerpt, context=None, template="auto"):
     """Return dict(system, user, template, template_version, fence)."""
     name = choose_template(category, template, context)
@@ -104,7 +112,8 @@ def build(category, excerpt, context=None, template="auto"):
     ctx_json = json.dumps(context or {}, sort_keys=True, indent=1, default=str)
     data = "context:\n%s\n\nexcerpt:\n%s" % (ctx_json, excerpt)
     fence = fence_for(data)
-    system = "You are %s. %s\n\n%s\n\n%s" % (tpl["role"], tpl["task"], GUARD.format(fence=fence), OUTPUT_CONTRACT)
+    task = tpl["task"] + (CHANGES_HINT if (context or {}).get("configuration_changes") else "")
+    system = "You are %s. %s\n\n%s\n\n%s" % (tpl["role"], task, GUARD.format(fence=fence), OUTPUT_CONTRACT)
     user = (
         "Category found by the deterministic pre-pass: %s.\n"
         "Analyse the data below and answer with the JSON object only.\n\n"

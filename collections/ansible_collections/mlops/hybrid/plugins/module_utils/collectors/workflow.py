@@ -5,21 +5,28 @@
     gh_repo = client.repository(client.connect(token=token, api_url=api_url, timeout=30, retries=2), "owner/name")
     ctx = workflow.collect_workflow_failure_context(gh_repo, run_id, token=token)
 
-Returns the run (workflow, commit, branch, event), its failed jobs and steps, the failing step's log
-(taken from the run's log archive, bounded in bytes and lines), the lines around each location named
-in the findings (a Bandit ``Location:``, a ``file.py:12:`` of pytest or ruff), read at the failing
-commit through the contents API, and the last successful run of the same workflow on the same branch
-with the commits between the two. Everything returned is redacted.
+Returns the run (workflow, commit, branch, event), its failed jobs and steps, and every distinct failure:
+each failed step's log (taken from the run's log archive, bounded in bytes and lines), its category and
+fingerprint (those the analysis will give it), the lines around each location named in its findings (a
+Bandit ``Location:``, a ``file.py:12:`` of pytest or ruff) read at the failing commit through the contents
+API. Matrix legs that fail the same way (same fingerprint) are one failure naming every leg. Then the
+last successful run of the same workflow on the same branch, the commits between the two, and what
+changed in the configuration between them (``configuration_changes``: the workflow file's diff,
+dependency and lock file patches, action pins and the commits they resolved to, the runner image, the
+dispatch inputs). Everything returned is redacted.
 """
 
 from __future__ import annotations
 
+import difflib
 import io
 import posixpath
 import re
 import zipfile
 
 from ansible_collections.mlops.hybrid.plugins.module_utils import rest
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops import engine, excerpt, report
+from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.redact import merge_counts, redact
 from ansible_collections.mlops.hybrid.plugins.module_utils.collectors.common import positive, redacted
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import (
     InvalidInput,
@@ -38,6 +45,21 @@ DEFAULT_MAX_COMMITS = 20
 MAX_JOBS = 100
 MAX_RUNS_SCANNED = 100
 MAX_FILE_BYTES = 512 * 1024
+DEFAULT_MAX_FAILURES = 5
+# Lines of a diff or patch shown at most (its start); the rest is counted.
+DEFAULT_MAX_DIFF_LINES = 80
+FAILED = ("failure", "timed_out", "cancelled")
+
+# Files whose changes since the green run are shown: requirements, constraints, lock and manifest files.
+DEPENDENCY_FILE = re.compile(
+    r"(?:^|/)(?:(?:requirements|constraints)[\w.-]*\.(?:txt|in)|[\w.-]*\.lock|pyproject\.toml|setup\.cfg|Pipfile"
+    r"|package(?:-lock)?\.json|pnpm-lock\.yaml|go\.(?:mod|sum)|Cargo\.toml|Dockerfile|environment\.ya?ml)$"
+)
+# A step's action in a workflow file, and what the runner resolved it to ("Set up job" of the job's log).
+_USES = re.compile(r"^\s*(?:-\s+)?uses:\s*['\"]?(?P<action>[^'\"\s@#]+)@(?P<ref>[^'\"\s#]+)")
+_DOWNLOAD = re.compile(r"^Download action repository '(?P<action>[^'@]+)@(?P<ref>[^']+)' \(SHA:(?P<sha>[0-9a-f]{40})\)")
+_RUNNER_IMAGE = re.compile(r"^Image: (?P<image>\S+)\n(?:Version: (?P<version>\S+))?", re.M)
+_RUNNER_VERSION = re.compile(r"^Current runner version: '(?P<version>[^']+)'", re.M)
 
 _LOCATION = re.compile(
     r"(?:Location:\s+|File \"|^|[\s(])"
@@ -113,6 +135,19 @@ def _step_log_from_archive(archive, job_name, step_number):
     return None
 
 
+def _job_log_from_archive(archive, job_name):
+    """The text of the job's whole log (``<n>_<job name>.txt`` at the top of a run's log archive), or None."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(archive))
+    except zipfile.BadZipFile as e:
+        raise RemoteError("the run's log archive is not a zip file") from e
+    for info in zf.infolist():
+        m = re.fullmatch(r"\d+_(.+)\.txt", info.filename)
+        if m and m.group(1) == job_name and info.file_size <= DEFAULT_MAX_ARCHIVE_BYTES:
+            return zf.read(info).decode("utf-8", "replace")
+    return None
+
+
 def _read_file(gh_repo, path, ref):
     """The lines of ``path`` at ``ref`` through the contents API (data only), or None when absent or too big."""
     try:
@@ -126,9 +161,9 @@ def _read_file(gh_repo, path, ref):
     return content.decoded_content.decode("utf-8", "replace").splitlines()
 
 
-def file_excerpts(gh_repo, locations, ref, context):
-    """Numbered lines around each (path, line); each file is read once."""
-    cache, out = {}, []
+def file_excerpts(gh_repo, locations, ref, context, cache=None):
+    """Numbered lines around each (path, line); each file is read once (per ``cache``, a dict kept by the caller)."""
+    cache, out = {} if cache is None else cache, []
     for path, line in locations:
         if path not in cache:
             cache[path] = _read_file(gh_repo, path, ref)
@@ -139,6 +174,158 @@ def file_excerpts(gh_repo, locations, ref, context):
         lo, hi = max(1, line - context), min(len(lines), line + context)
         excerpt = "\n".join("%d\t%s" % (n, lines[n - 1]) for n in range(lo, hi + 1))
         out.append({"path": path, "line": line, "found": True, "start": lo, "end": hi, "excerpt": excerpt})
+    return out
+
+
+class _RunLogs:
+    """The logs of a run's jobs and steps: the run's archive, read once, else each job's log."""
+
+    def __init__(self, gh_repo, run, token, max_archive_bytes, timeout):
+        self.gh_repo, self.run, self.token = gh_repo, run, token
+        self.max_bytes, self.timeout = max_archive_bytes, timeout
+        self._archive, self._jobs = False, {}
+
+    @property
+    def archive(self):
+        if self._archive is False:
+            self._archive = _download("%s/logs" % self.run.url, self.token, self.max_bytes, self.timeout)
+        return self._archive
+
+    def job(self, job):
+        """The job's whole log, or None when it is gone (expired, deleted)."""
+        if job["id"] not in self._jobs:
+            text = _job_log_from_archive(self.archive, job["name"]) if self.archive else None
+            if text is None:
+                url = "%s/actions/jobs/%d/logs" % (self.gh_repo.url, job["id"])
+                raw = _download(url, self.token, self.max_bytes, self.timeout)
+                text = raw.decode("utf-8", "replace") if raw is not None else None
+            self._jobs[job["id"]] = text
+        return self._jobs[job["id"]]
+
+    def step(self, job, step):
+        """(text, source) of a failed step: its file in the archive, else the job's whole log."""
+        if step is not None and self.archive:
+            raw = _step_log_from_archive(self.archive, job["name"], step["number"])
+            if raw is not None:
+                return raw, "run log archive"
+        text = self.job(job)
+        return (text, "job log") if text is not None else ("", "unavailable (logs expired or deleted)")
+
+
+def failure_signature(log, run, job, step):
+    """``category`` and ``fingerprint`` of a failure's log as mlops.hybrid.llm_analyze gives them when triage.yml
+    passes the same names (step, job, workflow, workflow file) and the workflow as ``fingerprint_key``."""
+    names = {"step": step, "job": job, "workflow": run.name, "workflow_file": getattr(run, "path", None)}
+    ext = excerpt.extract(log, hints=engine.context_hints(names))
+    return {
+        "category": ext["category"],
+        "fingerprint": report.fingerprint(ext["category"], ext["evidence"], key=run.name),
+    }
+
+
+def _bounded(lines, max_lines):
+    """The first ``max_lines`` lines joined, and a line saying how many more there were."""
+    lines = list(lines)
+    more = len(lines) - max_lines
+    return "\n".join(lines[:max_lines] + (["[... %d more lines ...]" % more] if more > 0 else []))
+
+
+def action_refs(workflow_lines):
+    """action -> the refs the workflow file pins it to (``uses: owner/name@ref``; local and docker actions left out)."""
+    out = {}
+    for line in workflow_lines or ():
+        m = _USES.match(line)
+        if m and not m.group("action").startswith((".", "docker:")):
+            out.setdefault(m.group("action"), set()).add(m.group("ref"))
+    return {k: ", ".join(sorted(v)) for k, v in out.items()}
+
+
+def runner_facts(job_log):
+    """What the runner said of itself in "Set up job": its version, image and image version, and the commit each
+    action was resolved to (``Download action repository 'a@ref' (SHA:...)``)."""
+    text = clean_log(job_log or "")
+    image = _RUNNER_IMAGE.search(text)
+    version = _RUNNER_VERSION.search(text)
+    resolved = {}
+    for line in text.splitlines():
+        m = _DOWNLOAD.match(line)
+        if m:
+            resolved.setdefault(m.group("action"), "%s (%s)" % (m.group("ref"), m.group("sha")))
+    return {
+        "runner": version.group("version") if version else None,
+        "image": " ".join(filter(None, image.groups())) if image else None,
+        "actions": resolved,
+    }
+
+
+def _changed(before, after):
+    """[{name, before, after}] of the keys whose value differs between two dicts."""
+    return [
+        {"action": k, "before": before.get(k), "after": after.get(k)}
+        for k in sorted(set(before) | set(after))
+        if before.get(k) != after.get(k)
+    ]
+
+
+def configuration_changes(gh_repo, run, last, comparison, logs, jobs, max_lines=DEFAULT_MAX_DIFF_LINES):
+    """What differs between the last green run ``last`` and the failing ``run``, beyond the code: the workflow file,
+    dependency and lock files, action pins (in the file, and the commits the runner resolved them to), the runner
+    image (of the first of the failed ``jobs`` that also ran then), and the dispatch inputs (the run names of two
+    dispatched runs). An aspect is listed in ``unchanged`` when it did not change, in ``unavailable`` when it could
+    not be read."""
+    out = {"compared_with": {"id": last.id, "head_sha": last.head_sha, "url": last.html_url}}
+    unchanged, unavailable = [], []
+    path = getattr(run, "path", None)
+    before = _read_file(gh_repo, path, last.head_sha) if path else None
+    after = _read_file(gh_repo, path, run.head_sha) if path else None
+    if before is None or after is None:
+        unavailable.append("workflow file")
+        out["workflow_file"] = None
+    else:
+        diff = list(difflib.unified_diff(before, after, "a/" + path, "b/" + path, n=2, lineterm=""))
+        out["workflow_file"] = {"path": path, "diff": _bounded(diff, max_lines)} if diff else None
+        if not diff:
+            unchanged.append("workflow file")
+    deps = [f for f in (comparison.files if comparison is not None else []) if DEPENDENCY_FILE.search(f.filename)]
+    out["dependency_files"] = [
+        {"path": f.filename, "status": f.status, "patch": _bounded((f.patch or "").splitlines(), max_lines)}
+        for f in deps
+    ]
+    if not deps:
+        unchanged.append("dependency files")
+
+    then_logs = _RunLogs(gh_repo, last, logs.token, logs.max_bytes, logs.timeout)
+    then_jobs = {j.name: j for j in client.call("listing jobs", last.jobs, "latest")}
+    now_facts = then_facts = None
+    for job in jobs:
+        if job["name"] in then_jobs:
+            now_facts = runner_facts(logs.job(job))
+            other = then_jobs[job["name"]]
+            then_facts = runner_facts(then_logs.job({"id": other.id, "name": other.name}))
+            break
+    pins = _changed(action_refs(before or ()), action_refs(after or ()))
+    if now_facts and then_facts:
+        seen = {p["action"] for p in pins}
+        pins += [p for p in _changed(then_facts["actions"], now_facts["actions"]) if p["action"] not in seen]
+        runner_then = "%s, runner %s" % (then_facts["image"], then_facts["runner"])
+        runner_now = "%s, runner %s" % (now_facts["image"], now_facts["runner"])
+        out["runner_image"] = {"before": runner_then, "after": runner_now} if runner_then != runner_now else None
+        if runner_then == runner_now:
+            unchanged.append("runner image")
+    else:
+        out["runner_image"] = None
+        unavailable.append("runner image")
+    out["action_pins"] = pins
+    if not pins:
+        unchanged.append("action pins")
+    if run.event == last.event == "workflow_dispatch":
+        titles = (getattr(last, "display_title", None), getattr(run, "display_title", None))
+        out["inputs"] = {"before": titles[0], "after": titles[1]} if titles[0] != titles[1] else None
+        if titles[0] == titles[1]:
+            unchanged.append("inputs")
+    else:
+        out["inputs"] = None
+    out["unchanged"], out["unavailable"] = unchanged, unavailable
     return out
 
 
@@ -164,15 +351,19 @@ def collect_workflow_failure_context(
     max_files=DEFAULT_MAX_FILES,
     file_context_lines=DEFAULT_FILE_CONTEXT,
     max_commits=DEFAULT_MAX_COMMITS,
+    max_failures=DEFAULT_MAX_FAILURES,
+    max_diff_lines=DEFAULT_MAX_DIFF_LINES,
     timeout=30,
     secrets=(),
 ):
-    """What failed in run ``run_id``, why (the failing step's log), where (files) and since when (commits)."""
+    """What failed in run ``run_id``, why (each failure's log), where (files), since when (commits) and what changed."""
     positive("run_id", run_id)
     positive("max_log_bytes", max_log_bytes, 1024)
     positive("max_log_lines", max_log_lines)
     positive("max_files", max_files, 0)
     positive("max_commits", max_commits, 0)
+    positive("max_failures", max_failures)
+    positive("max_diff_lines", max_diff_lines, 0)
     try:
         run = gh_repo.get_workflow_run(run_id)
     except client.GithubException as e:
@@ -188,36 +379,66 @@ def collect_workflow_failure_context(
     for n, job in enumerate(client.call("listing jobs", run.jobs, "latest")):
         if n >= MAX_JOBS:
             break
-        if job.conclusion not in ("failure", "timed_out", "cancelled"):
+        if job.conclusion not in FAILED:
             continue
         steps = [
             {"number": s.number, "name": s.name, "conclusion": s.conclusion}
             for s in job.steps
-            if s.conclusion in ("failure", "timed_out", "cancelled")
+            if s.conclusion in FAILED
         ]
         jobs.append({"id": job.id, "name": job.name, "conclusion": job.conclusion, "url": job.html_url, "steps": steps})
 
-    failing = {"job": None, "step": None, "log": "", "log_source": None, "truncated": False}
-    first = next((j for j in jobs if j["steps"]), jobs[0] if jobs else None)
-    if first is not None:
-        raw = None
-        if first["steps"]:
-            step = first["steps"][0]
-            archive = _download("%s/logs" % run.url, token, max_archive_bytes, timeout)
-            raw = _step_log_from_archive(archive, first["name"], step["number"]) if archive else None
-            failing.update(step=step["name"], log_source="run log archive" if raw is not None else None)
-        if raw is None:  # no step log in the archive (expired, renamed): the job's whole log
-            raw = _download("%s/actions/jobs/%d/logs" % (gh_repo.url, first["id"]), token, max_archive_bytes, timeout)
-            failing["log_source"] = "job log" if raw is not None else "unavailable (logs expired or deleted)"
-            raw = raw.decode("utf-8", "replace") if raw else ""
-        text, truncated = tail_text(clean_log(raw), max_log_lines, max_log_bytes)
-        failing.update(job=first["name"], log=text, truncated=truncated)
-
-    files = file_excerpts(gh_repo, finding_locations(failing["log"], max_files), run.head_sha, file_context_lines)
+    logs = _RunLogs(gh_repo, run, token, max_archive_bytes, timeout)
+    secrets = [token, *secrets]
+    failures, omitted, counts = [], 0, {}
+    by_fingerprint = {}
+    for job in jobs:
+        for step in job["steps"] or [None]:
+            raw, source = logs.step(job, step)
+            text, truncated = tail_text(clean_log(raw), max_log_lines, max_log_bytes)
+            text, found = redact(text, secrets)
+            counts = merge_counts(counts, found)
+            sig = failure_signature(text, run, job["name"], step["name"] if step else None)
+            if sig["fingerprint"] in by_fingerprint:  # a matrix leg (or another job) failing the same way
+                same = by_fingerprint[sig["fingerprint"]]
+                same["jobs"].append(job["name"])
+                same["job_urls"].append(job["url"])
+                continue
+            if len(failures) >= max_failures:
+                omitted += 1
+                continue
+            failure = {
+                **sig,
+                "jobs": [job["name"]],
+                "job_urls": [job["url"]],
+                "step": step["name"] if step else None,
+                "log": text,
+                "log_source": source,
+                "log_truncated": truncated,
+            }
+            by_fingerprint[sig["fingerprint"]] = failure
+            failures.append(failure)
+    if not failures:  # the run failed before any job did (an invalid workflow file, a startup failure)
+        failures.append(
+            {
+                **failure_signature("", run, None, None),
+                "jobs": [],
+                "job_urls": [],
+                "step": None,
+                "log": "",
+                "log_source": "none (no job of the run failed)",
+                "log_truncated": False,
+            }
+        )
+    cache = {}
+    for failure in failures:
+        where = finding_locations(failure["log"], max_files)
+        failure["files"] = file_excerpts(gh_repo, where, run.head_sha, file_context_lines, cache)
+    first = failures[0]
 
     last = _last_success(gh_repo, run)
-    commits = []
-    if last is not None and last.head_sha != run.head_sha and max_commits:
+    commits, comparison = [], None
+    if last is not None and last.head_sha != run.head_sha:
         comparison = client.call("comparing commits", gh_repo.compare, last.head_sha, run.head_sha)
         for n, c in enumerate(comparison.commits):
             if n >= max_commits:
@@ -240,15 +461,24 @@ def collect_workflow_failure_context(
             "on_default_branch": run.head_branch == gh_repo.default_branch,
         },
         "failed_jobs": jobs,
-        "failing_job": failing["job"],
-        "failing_step": failing["step"],
-        "log": failing["log"],
-        "log_source": failing["log_source"],
-        "log_truncated": failing["truncated"],
-        "files": files,
+        "failures": failures,
+        "failures_omitted": omitted,
+        "failing_job": (first["jobs"] or [None])[0],
+        "failing_step": first["step"],
+        "log": first["log"],
+        "log_source": first["log_source"],
+        "log_truncated": bool(first.get("log_truncated")),
+        "files": first.get("files", []),
         "last_success": (
             {"id": last.id, "head_sha": last.head_sha, "url": last.html_url} if last is not None else None
         ),
         "commits_since_success": commits,
+        "configuration_changes": (
+            configuration_changes(gh_repo, run, last, comparison, logs, jobs, max_diff_lines)
+            if last is not None
+            else None
+        ),
     }
-    return redacted(ctx, [token, *secrets])
+    out = redacted(ctx, secrets)
+    out["redactions"] = dict(sorted(merge_counts(out["redactions"], counts).items()))
+    return out

@@ -106,11 +106,15 @@ def test_a_tie_of_vocabularies_is_other():
 
 
 def test_the_team_line_mentions_only_the_configured_handles_of_the_categorys_team():
-    teams = {"security": ["acme/security", "@alice"], "ml": ["acme/ml"]}
-    assert incident.team_line("sast", teams) == "**Team:** security (cc @acme/security @alice)\n"
-    assert incident.team_line("model_validation", teams) == "**Team:** ml (cc @acme/ml)\n"
-    assert incident.team_line("k8s_oom", teams) == "**Team:** platform\n"
-    assert incident.team_line("other", teams) == ""
+    teams = incident.check_teams({"security": ["acme/security", "@alice"], "ml": ["acme/ml"]})
+    assert incident.team_lines(["sast"], teams) == "**Team:** security (cc @acme/security @alice)\n"
+    assert incident.team_lines(["model_validation"], teams) == "**Team:** ml (cc @acme/ml)\n"
+    assert incident.team_lines(["k8s_oom"], teams) == "**Team:** platform\n"
+    assert incident.team_lines(["other"], teams) == ""
+    # A report of several failures names each team once, in the order of its failures.
+    assert incident.team_lines(["test", "sast", "sca", "other"], teams) == (
+        "**Team:** dev\n**Team:** security (cc @acme/security @alice)\n"
+    )
     assert {r.team for r in categories.TABLE} - {""} == set(categories.TEAMS) == {"dev", "ml", "platform", "security"}
 
 
