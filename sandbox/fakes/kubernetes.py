@@ -9,6 +9,9 @@ client (``Configuration(host=fake.url)`` with a bearer token) reading what an al
 - ``GET .../pods/{name}/log`` with ``container``, ``previous``, ``tailLines`` and ``limitBytes`` as the
   kubelet applies them; 400 ``a container name must be specified`` for a pod of several containers,
   400 ``previous terminated container ... not found`` when there is none.
+- ``GET /apis/{group}/{version}/namespaces/{ns}/{plural}/{name}``: a custom resource given with
+  ``add_object`` (an ArgoCD Application, say), returned as stored; 404 ``<plural>.<group> "<name>" not
+  found`` as the API server words it.
 - ``GET /api/v1/namespaces/{ns}/events`` (core/v1, ``involvedObject``) and
   ``GET /apis/events.k8s.io/v1/namespaces/{ns}/events`` (``regarding``, ``note``), both with
   ``fieldSelector``, ``limit`` and ``continue`` tokens; ``events_v1=False`` makes the second one 404 as on
@@ -121,33 +124,55 @@ class FakeKubernetes(RecordingServer):
         self.page_limit = page_limit
         self.pods: dict[tuple[str, str], _Pod] = {}
         self.events: list[dict] = []  # core/v1 form; events.k8s.io is rendered from it
+        self.objects: dict[tuple[str, str, str, str], dict] = {}  # (group/version, plural, ns, name)
         ns = r"/namespaces/(?P<ns>[a-z0-9-]+)"
         self.add_route("GET", r"/api/v1" + ns + r"/pods/(?P<name>[a-z0-9.-]+)", self._get_pod)
         self.add_route("GET", r"/api/v1" + ns + r"/pods/(?P<name>[a-z0-9.-]+)/log", self._get_log)
         self.add_route("GET", r"/api/v1" + ns + r"/events", self._core_events)
         self.add_route("GET", r"/apis/events.k8s.io/v1" + ns + r"/events", self._events_v1)
+        self.add_route(
+            "GET",
+            r"/apis/(?P<gv>[a-z0-9.-]+/[a-z0-9]+)" + ns + r"/(?P<plural>[a-z]+)/(?P<name>[a-z0-9.-]+)",
+            self._get_object,
+        )
 
     # -- state set-up ----------------------------------------------------------------------------
     def add_pod(self, pod: dict, logs: dict[str, str] | None = None, previous: dict[str, str] | None = None) -> None:
         meta = pod["metadata"]
         self.pods[(meta["namespace"], meta["name"])] = _Pod(copy.deepcopy(pod), dict(logs or {}), dict(previous or {}))
 
+    def add_object(self, obj: dict, plural: str) -> None:
+        """A namespaced custom resource, served at its group/version and ``plural``."""
+        meta = obj["metadata"]
+        self.objects[(obj["apiVersion"], plural, meta["namespace"], meta["name"])] = copy.deepcopy(obj)
+
     def add_event(
-        self, namespace: str, pod: str, reason: str, message: str, type_: str = "Warning", count: int = 1
+        self,
+        namespace: str,
+        pod: str,
+        reason: str,
+        message: str,
+        type_: str = "Warning",
+        count: int = 1,
+        *,
+        kind: str = "Pod",
+        api_version: str = "v1",
+        component: str = "kubelet",
     ) -> None:
+        """An event about ``pod`` (or the object ``kind``/``pod`` names), reported by ``component``."""
         n = len(self.events) + 1
         self.events.append(
             {
                 "metadata": {"name": "%s.%x" % (pod, 0x1000 + n), "namespace": namespace, "uid": "ev-%d" % n},
-                "involvedObject": {"kind": "Pod", "name": pod, "namespace": namespace, "apiVersion": "v1"},
+                "involvedObject": {"kind": kind, "name": pod, "namespace": namespace, "apiVersion": api_version},
                 "reason": reason,
                 "message": message,
                 "type": type_,
                 "count": count,
                 "firstTimestamp": T0,
                 "lastTimestamp": T0,
-                "source": {"component": "kubelet", "host": "wsl2-worker"},
-                "reportingComponent": "kubelet",
+                "source": {"component": component, "host": "wsl2-worker"},
+                "reportingComponent": component,
             }
         )
 
@@ -175,6 +200,18 @@ class FakeKubernetes(RecordingServer):
         body = copy.deepcopy(pod.body)
         body.update(kind="Pod", apiVersion="v1")
         return 200, body
+
+    def _get_object(self, m, _q, _b, _h):
+        obj = self.objects.get((m.group("gv"), m.group("plural"), m.group("ns"), m.group("name")))
+        if obj is None:
+            group = m.group("gv").split("/")[0]
+            return status(
+                404,
+                "NotFound",
+                '%s.%s "%s" not found' % (m.group("plural"), group, m.group("name")),
+                {"name": m.group("name"), "group": group, "kind": m.group("plural")},
+            )
+        return 200, copy.deepcopy(obj)
 
     def _get_log(self, m, q, _b, _h):
         pod = self._pod(m)

@@ -8,6 +8,10 @@ The collection's collectors do the work (one implementation, shared with the Ans
   ``serving.kserve.io/inferenceservice``), read with the ServiceAccount (logs of the current and the
   previous container, events, statuses, limits); and the model's serving figures from Prometheus
   (p95 latency, request rate, share of slow predictions).
+- ArgoCD alerts (labels ``name`` and ``project``, as ArgoCD's metrics carry them: ArgoCDAppSyncFailed,
+  ArgoCDAppDegraded, ArgoCDAppOutOfSync): the Application read with the ServiceAccount (sync and health
+  status, conditions, the last operation with each resource's result) and the events of the
+  Application and of the resources that failed to sync or are unhealthy.
 - drift alerts: ``drift_context``'s collector: the champion's training figures from MLflow
   (MLFLOW_TRACKING_URI, credentials from MLFLOW_TRACKING_USERNAME / _PASSWORD), the serving figures
   from Prometheus, and the rule-based assessment (urgency, action, hypothesis, affected features),
@@ -26,7 +30,7 @@ import logging
 from typing import Any
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.aiops.redact import merge_counts, redact_obj
-from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import model_drift, pod
+from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import argocd, model_drift, pod
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import MlopsError
 from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow import client as mlflow_client
 from ansible_collections.mlops.hybrid.plugins.module_utils.prometheus.client import Prometheus, selector
@@ -40,6 +44,7 @@ ISVC_LABEL = "serving.kserve.io/inferenceservice"
 POD_TAIL_LINES = 100
 POD_LOG_BYTES = 16 * 1024
 POD_EVENTS = 20
+APP_RESOURCES = 10  # failing resources of an Application whose events are read
 # The affected features listed in the dispatched assessment (the text lists the top PSIs as well).
 ASSESSMENT_FEATURES = 5
 
@@ -115,6 +120,21 @@ class ContextGatherer:
             container=labels.get("container"),
             tail_lines=POD_TAIL_LINES,
             max_log_bytes=POD_LOG_BYTES,
+            max_events=POD_EVENTS,
+            timeout=self.settings.context_timeout,
+            secrets=self.secrets,
+        )
+        return ctx["text"], {"redactions": ctx["redactions"]}
+
+    def application_text(self, labels: dict[str, str]) -> tuple[str, dict[str, Any]] | None:
+        target = argocd.application_of(labels)
+        if target is None:
+            return None
+        ctx = argocd.collect_application_context(
+            self.core_v1(),
+            target[0],
+            target[1],
+            max_resources=APP_RESOURCES,
             max_events=POD_EVENTS,
             timeout=self.settings.context_timeout,
             secrets=self.secrets,
@@ -216,6 +236,7 @@ class ContextGatherer:
             attempt("prometheus", lambda: self.serving_text(labels))
             if self.settings.kubernetes != "off":
                 attempt("pod", lambda: self.pod_text(labels))
+                attempt("argocd", lambda: self.application_text(labels))
         text = "\n\n".join(parts)
         if len(text) > self.settings.context_max_chars:
             keep = self.settings.context_max_chars

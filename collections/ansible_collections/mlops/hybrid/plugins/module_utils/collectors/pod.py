@@ -75,11 +75,12 @@ def _reason(e):
         return getattr(e, "reason", str(e))
 
 
-def _api_error(e, what):
+def api_error(e, what, needs="get/list on pods, pods/log or events"):
+    """A RemoteError of a failed Kubernetes call, with the hint for 401 and 403 (``needs``: the rights)."""
     status = getattr(e, "status", None)
     hint = {
         401: " (the token is invalid or expired)",
-        403: " (the ServiceAccount lacks get/list on pods, pods/log or events)",
+        403: " (the ServiceAccount lacks %s)" % needs,
     }.get(status, "")
     return RemoteError("Kubernetes %s failed: %s %s%s" % (what, status, _reason(e), hint), {"status": status})
 
@@ -126,7 +127,7 @@ def _read_log(api, namespace, pod, container, *, previous, tail_lines, max_bytes
     except ApiException as e:
         if previous and e.status == 400:  # no previous container: not an error
             return None
-        raise _api_error(e, "reading the log of %s/%s (%s)" % (namespace, pod, container)) from e
+        raise api_error(e, "reading the log of %s/%s (%s)" % (namespace, pod, container)) from e
     raw_lines, raw_bytes = len((text or "").splitlines()), len((text or "").encode("utf-8"))
     text, truncated = tail(text, tail_lines, max_bytes)
     # The server applied the same bounds: a full page of lines or bytes means there was more.
@@ -134,8 +135,9 @@ def _read_log(api, namespace, pod, container, *, previous, tail_lines, max_bytes
     return {"text": text, "lines": len(text.splitlines()), "truncated": truncated}
 
 
-def _events(api, namespace, pod, *, max_events, timeout):
-    """Events of the pod, newest last: events.k8s.io/v1 when served, else core/v1; paged, bounded."""
+def object_events(api, namespace, name, *, kind="Pod", max_events=DEFAULT_MAX_EVENTS, timeout=30):
+    """Events of one object (a pod by default), newest last: events.k8s.io/v1 when served, else core/v1;
+    paged, bounded. ``(events, api used, whether more existed)``."""
     out, cont, pages = [], None, 0
     events_api = k8s_client.EventsV1Api(api.api_client)
     source = "events.k8s.io/v1"
@@ -148,7 +150,7 @@ def _events(api, namespace, pod, *, max_events, timeout):
         try:
             page = list_events(
                 namespace,
-                field_selector="%s.kind=Pod,%s.name=%s" % (field, field, pod),
+                field_selector="%s.kind=%s,%s.name=%s" % (field, kind, field, name),
                 limit=limit,
                 _continue=cont,
                 _request_timeout=timeout,
@@ -157,7 +159,7 @@ def _events(api, namespace, pod, *, max_events, timeout):
             if source == "events.k8s.io/v1" and e.status == 404 and pages == 0:
                 source = "v1"
                 continue
-            raise _api_error(e, "listing events of %s/%s" % (namespace, pod)) from e
+            raise api_error(e, "listing events of %s %s/%s" % (kind, namespace, name)) from e
         pages += 1
         for ev in page.items or []:
             if source == "v1":
@@ -190,6 +192,14 @@ def _events(api, namespace, pod, *, max_events, timeout):
     return out[:max_events], source, bool(cont)
 
 
+def event_lines(events):
+    """The events as ``kubectl describe`` lists them: a header, then one line each."""
+    return ["  Type     Reason     Count  From     Message"] + [
+        "  %s  %s  %s  %s  %s" % (e["type"], e["reason"], e["count"], e.get("source") or "", e["message"])
+        for e in events
+    ]
+
+
 def describe(ctx):
     """A ``kubectl describe pod``-like text of a collected context (what llm_analyze reads)."""
     lines = ["Name:         %s" % ctx["pod"], "Namespace:    %s" % ctx["namespace"], "Node:         %s" % ctx["node"]]
@@ -214,11 +224,7 @@ def describe(ctx):
                 lines.append("    %s:" % kind.capitalize())
                 lines += ["      %s: %s" % kv for kv in sorted(c[kind].items())]
     if ctx["events"]:
-        lines += ["Events:", "  Type     Reason     Count  From     Message"]
-        lines += [
-            "  %s  %s  %s  %s  %s" % (e["type"], e["reason"], e["count"], e.get("source") or "", e["message"])
-            for e in ctx["events"]
-        ]
+        lines += ["Events:", *event_lines(ctx["events"])]
     for kind, title in (("previous", "previous container"), ("current", "current container")):
         log = ctx["logs"].get(kind)
         if log and log["text"]:
@@ -254,7 +260,7 @@ def collect_pod_context(
                 "labels or list the pods (kubectl -n %s get pods)" % (namespace, pod, namespace),
                 {"status": 404},
             ) from e
-        raise _api_error(e, "reading pod %s/%s" % (namespace, pod)) from e
+        raise api_error(e, "reading pod %s/%s" % (namespace, pod)) from e
 
     statuses = {s.name: s for s in (obj.status.container_statuses or [])}
     containers = []
@@ -283,7 +289,9 @@ def collect_pod_context(
     logs = {"current": _read_log(core_v1, namespace, pod, container, previous=False, **bounds)}
     logs["previous"] = _read_log(core_v1, namespace, pod, container, previous=True, **bounds) if previous else None
     events, source, more = (
-        _events(core_v1, namespace, pod, max_events=max_events, timeout=timeout) if max_events else ([], None, False)
+        object_events(core_v1, namespace, pod, max_events=max_events, timeout=timeout)
+        if max_events
+        else ([], None, False)
     )
     chosen = next(c for c in containers if c["name"] == container)
     last = chosen["last_state"] or {}
