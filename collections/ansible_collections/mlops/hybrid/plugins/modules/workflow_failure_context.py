@@ -155,8 +155,8 @@ log_truncated:
   returned: always
   type: bool
 files:
-  description: Each location named in the first failure's findings with C(path), C(line), C(found) and, when found, C(start),
-    C(end) and a numbered C(excerpt) read at the failing commit.
+  description: Each location named in the first failure's findings with C(path), C(line), C(found) and, when
+    found, C(start), C(end) and a numbered C(excerpt) read at the failing commit.
   returned: always
   type: list
   elements: dict

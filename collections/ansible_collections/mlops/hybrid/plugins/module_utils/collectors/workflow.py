@@ -267,6 +267,18 @@ def _changed(before, after):
     ]
 
 
+def _runner_facts_of_both(gh_repo, last, logs, jobs):
+    """(then, now): ``runner_facts`` of the first failed job that also ran in the green run ``last``, or Nones."""
+    then_logs = _RunLogs(gh_repo, last, logs.token, logs.max_bytes, logs.timeout)
+    then_jobs = {j.name: j for j in client.call("listing jobs", last.jobs, "latest")}
+    for job in jobs:
+        if job["name"] in then_jobs:
+            other = then_jobs[job["name"]]
+            texts = (then_logs.job({"id": other.id, "name": other.name}), logs.job(job))
+            return tuple(runner_facts(t) if t else None for t in texts)
+    return None, None
+
+
 def configuration_changes(gh_repo, run, last, comparison, logs, jobs, max_lines=DEFAULT_MAX_DIFF_LINES):
     """What differs between the last green run ``last`` and the failing ``run``, beyond the code: the workflow file,
     dependency and lock files, action pins (in the file, and the commits the runner resolved them to), the runner
@@ -274,57 +286,45 @@ def configuration_changes(gh_repo, run, last, comparison, logs, jobs, max_lines=
     dispatched runs). An aspect is listed in ``unchanged`` when it did not change, in ``unavailable`` when it could
     not be read."""
     out = {"compared_with": {"id": last.id, "head_sha": last.head_sha, "url": last.html_url}}
-    unchanged, unavailable = [], []
+    unavailable = []
     path = getattr(run, "path", None)
     before = _read_file(gh_repo, path, last.head_sha) if path else None
     after = _read_file(gh_repo, path, run.head_sha) if path else None
+    out["workflow_file"] = None
     if before is None or after is None:
         unavailable.append("workflow file")
-        out["workflow_file"] = None
     else:
         diff = list(difflib.unified_diff(before, after, "a/" + path, "b/" + path, n=2, lineterm=""))
         out["workflow_file"] = {"path": path, "diff": _bounded(diff, max_lines)} if diff else None
-        if not diff:
-            unchanged.append("workflow file")
     deps = [f for f in (comparison.files if comparison is not None else []) if DEPENDENCY_FILE.search(f.filename)]
     out["dependency_files"] = [
         {"path": f.filename, "status": f.status, "patch": _bounded((f.patch or "").splitlines(), max_lines)}
         for f in deps
     ]
-    if not deps:
-        unchanged.append("dependency files")
-
-    then_logs = _RunLogs(gh_repo, last, logs.token, logs.max_bytes, logs.timeout)
-    then_jobs = {j.name: j for j in client.call("listing jobs", last.jobs, "latest")}
-    now_facts = then_facts = None
-    for job in jobs:
-        if job["name"] in then_jobs:
-            now_facts = runner_facts(logs.job(job))
-            other = then_jobs[job["name"]]
-            then_facts = runner_facts(then_logs.job({"id": other.id, "name": other.name}))
-            break
+    then, now = _runner_facts_of_both(gh_repo, last, logs, jobs)
     pins = _changed(action_refs(before or ()), action_refs(after or ()))
-    if now_facts and then_facts:
+    out["runner_image"] = None
+    if now and then:
         seen = {p["action"] for p in pins}
-        pins += [p for p in _changed(then_facts["actions"], now_facts["actions"]) if p["action"] not in seen]
-        runner_then = "%s, runner %s" % (then_facts["image"], then_facts["runner"])
-        runner_now = "%s, runner %s" % (now_facts["image"], now_facts["runner"])
-        out["runner_image"] = {"before": runner_then, "after": runner_now} if runner_then != runner_now else None
-        if runner_then == runner_now:
-            unchanged.append("runner image")
+        pins += [p for p in _changed(then["actions"], now["actions"]) if p["action"] not in seen]
+        runner = ["%s, runner %s" % (f["image"] or "no hosted image", f["runner"]) for f in (then, now)]
+        out["runner_image"] = {"before": runner[0], "after": runner[1]} if runner[0] != runner[1] else None
     else:
-        out["runner_image"] = None
         unavailable.append("runner image")
     out["action_pins"] = pins
-    if not pins:
-        unchanged.append("action pins")
+    out["inputs"] = None
     if run.event == last.event == "workflow_dispatch":
         titles = (getattr(last, "display_title", None), getattr(run, "display_title", None))
         out["inputs"] = {"before": titles[0], "after": titles[1]} if titles[0] != titles[1] else None
-        if titles[0] == titles[1]:
-            unchanged.append("inputs")
-    else:
-        out["inputs"] = None
+    aspects = {
+        "workflow file": out["workflow_file"],
+        "dependency files": out["dependency_files"],
+        "action pins": pins,
+        "runner image": out["runner_image"],
+    }
+    if run.event == last.event == "workflow_dispatch":
+        aspects["inputs"] = out["inputs"]
+    unchanged = [name for name, change in aspects.items() if not change and name not in unavailable]
     out["unchanged"], out["unavailable"] = unchanged, unavailable
     return out
 
@@ -338,6 +338,51 @@ def _last_success(gh_repo, run):
         if other.id != run.id and other.created_at <= run.created_at:
             return other
     return None
+
+
+def _failures(run, jobs, logs, secrets, *, max_lines, max_bytes, max_failures):
+    """(failures, omitted, redaction counts): each failed step of each failed job (the job itself when no step
+    failed), its log bounded and redacted, folded by fingerprint; one failure without a log when no job failed."""
+    failures, omitted, counts, by_fingerprint = [], 0, {}, {}
+    for job in jobs:
+        for step in job["steps"] or [None]:
+            raw, source = logs.step(job, step)
+            text, truncated = tail_text(clean_log(raw), max_lines, max_bytes)
+            text, found = redact(text, secrets)
+            counts = merge_counts(counts, found)
+            sig = failure_signature(text, run, job["name"], step["name"] if step else None)
+            if sig["fingerprint"] in by_fingerprint:  # a matrix leg (or another job) failing the same way
+                same = by_fingerprint[sig["fingerprint"]]
+                same["jobs"].append(job["name"])
+                same["job_urls"].append(job["url"])
+                continue
+            if len(failures) >= max_failures:
+                omitted += 1
+                continue
+            failure = {
+                **sig,
+                "jobs": [job["name"]],
+                "job_urls": [job["url"]],
+                "step": step["name"] if step else None,
+                "log": text,
+                "log_source": source,
+                "log_truncated": truncated,
+            }
+            by_fingerprint[sig["fingerprint"]] = failure
+            failures.append(failure)
+    if not failures:  # the run failed before any job did (an invalid workflow file, a startup failure)
+        failures.append(
+            {
+                **failure_signature("", run, None, None),
+                "jobs": [],
+                "job_urls": [],
+                "step": None,
+                "log": "",
+                "log_source": "none (no job of the run failed)",
+                "log_truncated": False,
+            }
+        )
+    return failures, omitted, counts
 
 
 def collect_workflow_failure_context(
@@ -390,46 +435,8 @@ def collect_workflow_failure_context(
 
     logs = _RunLogs(gh_repo, run, token, max_archive_bytes, timeout)
     secrets = [token, *secrets]
-    failures, omitted, counts = [], 0, {}
-    by_fingerprint = {}
-    for job in jobs:
-        for step in job["steps"] or [None]:
-            raw, source = logs.step(job, step)
-            text, truncated = tail_text(clean_log(raw), max_log_lines, max_log_bytes)
-            text, found = redact(text, secrets)
-            counts = merge_counts(counts, found)
-            sig = failure_signature(text, run, job["name"], step["name"] if step else None)
-            if sig["fingerprint"] in by_fingerprint:  # a matrix leg (or another job) failing the same way
-                same = by_fingerprint[sig["fingerprint"]]
-                same["jobs"].append(job["name"])
-                same["job_urls"].append(job["url"])
-                continue
-            if len(failures) >= max_failures:
-                omitted += 1
-                continue
-            failure = {
-                **sig,
-                "jobs": [job["name"]],
-                "job_urls": [job["url"]],
-                "step": step["name"] if step else None,
-                "log": text,
-                "log_source": source,
-                "log_truncated": truncated,
-            }
-            by_fingerprint[sig["fingerprint"]] = failure
-            failures.append(failure)
-    if not failures:  # the run failed before any job did (an invalid workflow file, a startup failure)
-        failures.append(
-            {
-                **failure_signature("", run, None, None),
-                "jobs": [],
-                "job_urls": [],
-                "step": None,
-                "log": "",
-                "log_source": "none (no job of the run failed)",
-                "log_truncated": False,
-            }
-        )
+    bounds = {"max_lines": max_log_lines, "max_bytes": max_log_bytes, "max_failures": max_failures}
+    failures, omitted, counts = _failures(run, jobs, logs, secrets, **bounds)
     cache = {}
     for failure in failures:
         where = finding_locations(failure["log"], max_files)
