@@ -3,6 +3,7 @@ scraping the real model server, with GitHub and Slack fakes: one model drifting 
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -63,7 +64,11 @@ def served(request, mlflow_tracking, tmp_path, start_prometheus):
         tmp_path / "server",
         str(out),
         model_name=name,
-        extra=["--window", "150", "--min-samples", "100", "--feedback-window", "100"],
+        # The labelled feedback is kept, as in the cluster (a volume there), for the P0 retrain.
+        extra=[
+            *("--window", "150", "--min-samples", "100", "--feedback-window", "100"),
+            *("--feedback-dir", str(tmp_path / "feedback")),
+        ],
     ).start()
     try:
         prom = start_prometheus(prometheus_config({"model": ["127.0.0.1:%d" % server.port]}))
@@ -188,6 +193,38 @@ def test_drift_context_check_mode_and_a_missing_model(ansible, served):
     assert no_metrics.failed and "has no model_feature_psi or model_drift_share series" in no_metrics.res["msg"]
     dead = ansible.module(MODULE, {**args, "prometheus_url": "http://127.0.0.1:9"})
     assert dead.failed and "cannot reach Prometheus at http://127.0.0.1:9" in dead.res["msg"]
+
+
+def test_p0_retrain_is_dispatched_with_the_feedback_the_server_kept(ansible, served, github, flow_env, capsys):
+    """The server's kept feedback, exported to MLflow by mlops-model-feedback: the P0 dispatch names it."""
+    from mlops_model.feedback import main as feedback_main  # noqa: PLC0415
+    from mlops_model.feedback import read_feedback  # noqa: PLC0415
+
+    s = served
+    wf = github.add_workflow(REPO_NAME, ".github/workflows/model-pipeline.yml", "model-pipeline", pipeline_inputs())
+    rows, labels = breast_cancer_rows()
+    send(s["server"], shifted(rows[:150]), 1 - labels[:150], "fb")
+    sel = '{model_name="%s"}' % s["name"]
+    until(lambda: (s["prom"].value("model_accuracy%s" % sel) or 1) < 0.85, "accuracy below the gate")
+    out = s["artifacts"].parent / "feedback.csv"
+    capsys.readouterr()
+    assert feedback_main(["export", "--url", s["server"].url, "--name", s["name"], "--output", str(out)]) == 0
+    uri = re.search(r"labelled rows from \S+ in (runs:/\S+)", capsys.readouterr().out).group(1)
+
+    bad = ansible.playbook(PLAYBOOK, extravars={"drift_model_name": s["name"]},
+                           env={**env_for(s, flow_env), "DRIFT_FEEDBACK_URI": str(out)})  # fmt: skip
+    assert not bad.ok and "drift_feedback_uri (DRIFT_FEEDBACK_URI), when set, is the runs:/" in bad.stdout
+    assert github.workflow_dispatches(REPO_NAME) == []
+    run = ansible.playbook(PLAYBOOK, extravars={"drift_model_name": s["name"]},
+                           env={**env_for(s, flow_env), "DRIFT_FEEDBACK_URI": uri})  # fmt: skip
+    assert run.ok, run.stdout[-3000:]
+    (dispatch,) = github.workflow_dispatches(REPO_NAME)
+    assert dispatch == {"workflow": wf, "ref": "main", "inputs": {"force_retrain": "true", "feedback": uri}}
+    assert uri in run.task("Say what was done").res["msg"]
+    # What the pipeline's train step will read: the 150 labelled rows, as served, with their labels.
+    names = artifacts.read_json(s["artifacts"] / "metadata.json")["feature_names"]
+    kept = read_feedback(uri, names, 2)
+    assert np.allclose(kept.x, shifted(rows[:150])) and kept.y.tolist() == (1 - labels[:150]).tolist()
 
 
 def test_repository_dispatch_carries_the_hypothesis_and_figures(ansible, served, github, flow_env):
