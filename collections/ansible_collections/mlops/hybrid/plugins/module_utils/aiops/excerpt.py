@@ -121,11 +121,21 @@ class _Picker:
         return True
 
 
+def _budget(max_tokens):
+    """The budget in characters."""
+    return max(1, int(max_tokens)) * CHARS_PER_TOKEN
+
+
+def _fits(lines, max_tokens):
+    """Whether the log, each line clipped as the excerpt clips it, fits the budget whole."""
+    return sum(len(_clip(line)) + 1 for line in lines) <= _budget(max_tokens)
+
+
 def _select(lines, ranked, max_tokens):
     """The whole log when it fits; else decisive lines, the first and last lines, then windows widened to the budget."""
-    budget = max(1, int(max_tokens)) * CHARS_PER_TOKEN
-    if sum(len(_clip(line)) + 1 for line in lines) <= budget:
+    if _fits(lines, max_tokens):
         return list(range(len(lines)))
+    budget = _budget(max_tokens)
     pick = _Picker(lines, budget)
     decisive = [i for i, _v in ranked]
     limit = budget * DECISIVE_SHARE
@@ -181,7 +191,7 @@ def _marker(first, last):
 def _failing_text(lines, ranked, max_tokens):
     """What a log's failure says: the whole log when it fits the budget, else its decisive lines and their
     neighbours (VOCABULARY_CONTEXT each side), so the words of the rest of a long log do not count."""
-    if sum(len(line) + 1 for line in lines) <= max_tokens * CHARS_PER_TOKEN:
+    if _fits(lines, max_tokens):
         return "\n".join(lines)
     keep = set()
     for i, _v in ranked[:MAX_EVIDENCE]:
