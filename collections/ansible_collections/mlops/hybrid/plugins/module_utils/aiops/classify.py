@@ -177,10 +177,11 @@ _RULES = [
         "sca", 4, r"^Tested \d+ dependencies for known issues, found \d+ issues?.*$", ("dependencies for known issues",)
     ),
     Rule("sca", 3, r"^\d+ (?:low|moderate|high|critical) severity vulnerabilit.*$", (" severity vulnerabilit",)),
+    # pip-audit and Safety: "Found 2 known vulnerabilities, ignored 1 in 1 package", "Found 3 vulnerabilities:".
     Rule(
         "sca",
         6,
-        r"^(?:Error: )?Found \d+ (?:known )?vulnerabilit(?:y|ies)(?:, ignored \d+)? in \d+ packages?.*$",
+        r"^(?:Error: )?Found \d+ (?:known )?vulnerabilit(?:y|ies)(?:(?:, ignored \d+)? in \d+ packages?.*|:?)$",
         ("vulnerabilit",),
     ),
     Rule("sca", 4, r"^Name +Version +ID +Fix Versions\b", ("fix versions",), decisive=False),
@@ -189,7 +190,6 @@ _RULES = [
     Rule("sca", 6, r"Your code is affected by \d+ vulnerabilit.*$", ("your code is affected",)),
     Rule("sca", 5, r"\bRUSTSEC-\d{4}-\d{4}\b.*$", ("rustsec-",)),
     Rule("sca", 6, r"^error: \d+ vulnerabilit(?:y|ies) found!?.*$", ("vulnerabilit",)),
-    Rule("sca", 5, r"^(?:Error: )?Found \d+ vulnerabilit(?:y|ies):?$", ("vulnerabilit",)),
     Rule("sca", 5, r"-> Vulnerability (?:found|reported) in .*$", ("-> vulnerability",)),
     Rule("sca", 4, r"checked \d+ packages, using\b", ("checked ",), decisive=False),
     Rule("sca", 5, r"VULNERABILITIES (?:FOUND|REPORTED).*$", ("vulnerabilities found", "vulnerabilities reported")),
