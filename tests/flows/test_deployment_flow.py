@@ -144,3 +144,27 @@ def test_a_failed_sync_through_the_bridge_gives_a_deployment_report(ansible, git
     first = body.split("1. **", 1)[1].split("\n2. **", 1)[0]
     assert "Deployment aiops %s SyncFailed" % deployment["metadata"]["name"] in first, first
     assert rejected in first, first
+
+
+def test_the_module_reads_the_same_application_read_only_in_check_mode_too(ansible, k8s):
+    app, deployment, rejected, _message = failed_sync_application()
+    k8s.add_object(app, "applications")
+    args = {"namespace": "argocd", "name": APP, "host": k8s.url, "api_key": k8s.token, "max_events": 5}
+    for check in (False, True):
+        run = ansible.module("mlops.hybrid.argocd_app_context", args, check=check)
+        res = run.res
+        assert not run.failed and res["changed"] is False, res.get("msg")
+        assert (res["sync_status"], res["operation"]["phase"], res["operation"]["initiated_by"]) == (
+            "OutOfSync", "Failed", "automated"
+        )  # fmt: skip
+        (failed,) = res["troubled_resources"]
+        assert (failed["kind"], failed["name"], failed["status"]) == (
+            "Deployment",
+            deployment["metadata"]["name"],
+            "SyncFailed",
+        )
+        assert failed["message"] == rejected and res["conditions"][0]["type"] == "SyncError"
+        assert k8s.token not in str(res)
+    assert {c.method for c in k8s.calls()} == {"GET"}
+    missing = ansible.module("mlops.hybrid.argocd_app_context", {**args, "name": "absent"})
+    assert missing.failed and "Application argocd/absent not found: check the alert's labels" in missing.res["msg"]

@@ -182,14 +182,7 @@ def argspec():
 
 def execute(module):
     p = module.params
-    api = collector.core_v1_api(
-        kubeconfig=p["kubeconfig"],
-        context=p["context"],
-        host=p["host"],
-        token=p["api_key"],
-        ca_cert=p["ca_cert"],
-        validate_certs=p["validate_certs"],
-    )
+    api = collector.core_v1_api_for(p)
     return collector.collect_pod_context(
         api,
         p["namespace"],

@@ -68,6 +68,18 @@ def core_v1_api(*, kubeconfig=None, context=None, host=None, token=None, ca_cert
     return k8s_client.CoreV1Api(k8s_client.ApiClient(cfg))
 
 
+def core_v1_api_for(params):
+    """:func:`core_v1_api` from the options of the k8s family (``K8S_ARG_SPEC``) of a module."""
+    return core_v1_api(
+        kubeconfig=params["kubeconfig"],
+        context=params["context"],
+        host=params["host"],
+        token=params["api_key"],
+        ca_cert=params["ca_cert"],
+        validate_certs=params["validate_certs"],
+    )
+
+
 def _reason(e):
     try:
         return json.loads(e.body).get("message") or e.reason
