@@ -161,7 +161,7 @@ def _read_file(gh_repo, path, ref):
     return content.decoded_content.decode("utf-8", "replace").splitlines()
 
 
-def file_excerpts(gh_repo, locations, ref, context, cache=None):
+def file_excerpts(gh_repo, locations, ref, context, *, cache=None):
     """Numbered lines around each (path, line); each file is read once (per ``cache``, a dict kept by the caller)."""
     cache, out = {} if cache is None else cache, []
     for path, line in locations:
@@ -180,7 +180,7 @@ def file_excerpts(gh_repo, locations, ref, context, cache=None):
 class _RunLogs:
     """The logs of a run's jobs and steps: the run's archive, read once, else each job's log."""
 
-    def __init__(self, gh_repo, run, token, max_archive_bytes, timeout):
+    def __init__(self, gh_repo, run, *, token, max_archive_bytes, timeout):
         self.gh_repo, self.run, self.token = gh_repo, run, token
         self.max_bytes, self.timeout = max_archive_bytes, timeout
         self._archive, self._jobs = False, {}
@@ -269,7 +269,7 @@ def _changed(before, after):
 
 def _runner_facts_of_both(gh_repo, last, logs, jobs):
     """(then, now): ``runner_facts`` of the first failed job that also ran in the green run ``last``, or Nones."""
-    then_logs = _RunLogs(gh_repo, last, logs.token, logs.max_bytes, logs.timeout)
+    then_logs = _RunLogs(gh_repo, last, token=logs.token, max_archive_bytes=logs.max_bytes, timeout=logs.timeout)
     then_jobs = {j.name: j for j in client.call("listing jobs", last.jobs, "latest")}
     for job in jobs:
         if job["name"] in then_jobs:
@@ -279,7 +279,7 @@ def _runner_facts_of_both(gh_repo, last, logs, jobs):
     return None, None
 
 
-def configuration_changes(gh_repo, run, last, comparison, logs, jobs, max_lines=DEFAULT_MAX_DIFF_LINES):
+def configuration_changes(gh_repo, run, last, *, comparison, logs, jobs, max_lines=DEFAULT_MAX_DIFF_LINES):
     """What differs between the last green run ``last`` and the failing ``run``, beyond the code: the workflow file,
     dependency and lock files, action pins (in the file, and the commits the runner resolved them to), the runner
     image (of the first of the failed ``jobs`` that also ran then), and the dispatch inputs (the run names of two
@@ -433,14 +433,14 @@ def collect_workflow_failure_context(
         ]
         jobs.append({"id": job.id, "name": job.name, "conclusion": job.conclusion, "url": job.html_url, "steps": steps})
 
-    logs = _RunLogs(gh_repo, run, token, max_archive_bytes, timeout)
+    logs = _RunLogs(gh_repo, run, token=token, max_archive_bytes=max_archive_bytes, timeout=timeout)
     secrets = [token, *secrets]
     bounds = {"max_lines": max_log_lines, "max_bytes": max_log_bytes, "max_failures": max_failures}
     failures, omitted, counts = _failures(run, jobs, logs, secrets, **bounds)
     cache = {}
     for failure in failures:
         where = finding_locations(failure["log"], max_files)
-        failure["files"] = file_excerpts(gh_repo, where, run.head_sha, file_context_lines, cache)
+        failure["files"] = file_excerpts(gh_repo, where, run.head_sha, file_context_lines, cache=cache)
     first = failures[0]
 
     last = _last_success(gh_repo, run)
@@ -481,7 +481,9 @@ def collect_workflow_failure_context(
         ),
         "commits_since_success": commits,
         "configuration_changes": (
-            configuration_changes(gh_repo, run, last, comparison, logs, jobs, max_diff_lines)
+            configuration_changes(
+                gh_repo, run, last, comparison=comparison, logs=logs, jobs=jobs, max_lines=max_diff_lines
+            )
             if last is not None
             else None
         ),
