@@ -136,6 +136,7 @@ def test_a_failed_sync_through_the_bridge_gives_a_deployment_report(ansible, git
     assert run.ok, run.stdout[-3000:]
     analysis = run.task("Analyse the alert").res
     assert analysis["category"] == "argocd_sync", analysis.get("category")
+    assert analysis["template"] == "deployment"  # the GitOps engineer's prompt
     (issue,) = github.issues(REPO_NAME)
     print("\n" + issue["title"] + "\n\n" + issue["body"])
     assert issue["title"].startswith("[aiops] ArgoCDAppSyncFailed")

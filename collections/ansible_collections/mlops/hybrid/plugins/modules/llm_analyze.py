@@ -55,7 +55,7 @@ options:
     description: The prompt template, or V(auto) to choose it from the category.
     type: str
     default: auto
-    choices: [auto, sre, drift, devsecops, testing, ml_engineer]
+    choices: [auto, sre, drift, devsecops, testing, ml_engineer, deployment]
   max_context_tokens:
     description:
       - Token budget of the excerpt sent to the provider (about four characters a token).

@@ -61,6 +61,15 @@ TEMPLATES = {
         "task": "Find why the tests or linters fail: the failing assertion or rule, the code at fault "
         "(file:line) and the smallest correct fix. Say whether the test or the code is wrong.",
     },
+    "deployment": {
+        "version": "2026-12-1",
+        "role": "a GitOps engineer for a k3s cluster that ArgoCD keeps equal to a Git repository of Helm charts "
+        "and kustomizations (app of apps, sync waves), serving an ML model with KServe",
+        "task": "Explain why the deployment failed: a manifest that does not render or validate, a sync error, or a "
+        "resource that stays degraded. Name the Application, the failing resource (kind, namespace, name) and the "
+        "message from its sync result, conditions or events, and give the change a person makes in Git (the file "
+        "and the field), never a kubectl edit of the live object.",
+    },
     "ml_engineer": {
         "version": "2026-11-1",
         "role": "an ML engineer responsible for training and the validation gate (accuracy threshold, "

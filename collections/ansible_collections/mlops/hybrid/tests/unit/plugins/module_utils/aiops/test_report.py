@@ -87,6 +87,7 @@ def test_prompt_fences_the_data_and_declares_it():
         ("model_validation", {"drift": True}, "drift"),
         ("training", {}, "ml_engineer"),
         ("lint", {}, "testing"),
+        ("argocd_sync", {}, "deployment"),
     ],
 )
 def test_template_choice(category, ctx, template):
