@@ -8,7 +8,8 @@
     )
 
 From MLflow: the version behind the alias (or a given version), its run's metrics, parameters and
-lineage tags, the accuracy of the versions registered over the last 7/14/30 days, the feature
+lineage tags, the accuracy of the versions registered over the last 7/14/30 days, the production
+baselines of the same windows (the daily served figures kept by ``collectors.production``), the feature
 importances and a summary of the training reference logged with the run (with ``mlflow_optional``,
 an MLflow that cannot be read leaves these unknown and says so, and the rules still assess). From the Prometheus HTTP
 API: per-feature PSI (top N), prediction PSI, drift share, online accuracy and feedback count, the
@@ -29,7 +30,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import drift_policy
+from ansible_collections.mlops.hybrid.plugins.module_utils.collectors import drift_policy, production
 from ansible_collections.mlops.hybrid.plugins.module_utils.collectors.common import positive, redacted
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput, OperationTimeout, RemoteError
 from ansible_collections.mlops.hybrid.plugins.module_utils.mlflow import client as mlflow_client
@@ -230,6 +231,7 @@ def training_figures(
         "history": history,
         "feature_importances": {k: round(float(v), 4) for k, v in importances.items()},
         "reference": _reference_summary(reference),
+        "production": production.baselines(client, model_name, windows, now=now),
     }
 
 
@@ -246,6 +248,7 @@ def unread_training(model_name, alias, served_version, reason):
         "history": {},
         "feature_importances": {},
         "reference": None,
+        "production": {},
         "unread": reason,
     }
 
@@ -267,6 +270,18 @@ def traffic_line(traffic):
         busiest["predictions"],
         quietest["hour"],
         quietest["predictions"],
+    )
+
+
+def production_line(baselines):
+    """The served baselines (daily figures kept in MLflow) as one line, or what is missing."""
+    kept = {k: b for k, b in (baselines or {}).items() if b.get("days")}
+    if not kept:
+        return "production baselines: none kept yet (mlops.hybrid.production_baseline logs each day's figures)"
+    return "production baselines (daily served figures): " + "; ".join(
+        "%s: accuracy mean %s (lowest %s), %s predictions a day, drift share up to %s, over %d days"
+        % (k, b["accuracy_mean"], b["accuracy_min"], b["predictions_per_day"], b["drift_share_max"], b["days"])
+        for k, b in kept.items()
     )
 
 
@@ -293,6 +308,7 @@ def text_of(training, serving, assessment):
     lines.append(traffic_line(serving.get("traffic_by_hour") or []))
     lines.append("training metrics: %s" % json.dumps(training["metrics"], sort_keys=True))
     lines.append("training accuracy history: %s" % json.dumps(training["history"], sort_keys=True))
+    lines.append(production_line(training.get("production")))
     return "\n".join(lines) + "\n"
 
 
