@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import sys
 import time
 
 import pytest
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.collectors.model_drift import production_line
+from sandbox.paths import REPO
 from sandbox.prometheus import Prometheus, prometheus_config
 
 MODULE = "mlops.hybrid.production_baseline"
@@ -123,3 +127,41 @@ def test_days_without_traffic_are_not_logged_and_bad_input_is_refused(
     unreachable = ansible.module(MODULE, args(prom, mlflow_tracking, model, prometheus_url="http://127.0.0.1:9"))
     assert unreachable.failed and "cannot reach Prometheus at http://127.0.0.1:9" in unreachable.res["msg"]
     assert mlflow_tracking.client().get_experiment_by_name("%s-production" % model) is None
+
+
+def test_the_clusters_daily_job_keeps_the_days_as_the_module_does(mlflow_tracking, prometheus_with_history, tmp_path):
+    """``python -m mlops_bridge.baseline`` (the CronJob production-baseline runs it with the bridge's image), as a
+    process with the environment the CronJob sets."""
+    prom, model, today = prometheus_with_history
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(str(REPO / p) for p in ("bridge/src", "collections")),
+        "BASELINE_MODELS": "%s,%s-unserved" % (model, model),
+        "BRIDGE_PROMETHEUS_URL": prom.url,
+        "MLFLOW_TRACKING_URI": mlflow_tracking.uri,
+    }
+    argv = [sys.executable, "-m", "mlops_bridge.baseline"]
+    first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False)
+    assert first.returncode == 0, first.stderr[-2000:]
+    kept, unserved = (json.loads(line) for line in first.stdout.splitlines())
+    assert kept["model"] == model and kept["changed"] is True and len(kept["recorded"]) == 3
+    assert unserved["changed"] is False and len(unserved["without_traffic"]) == 3
+    run_id = kept["run_id"]
+    assert sorted(m.step for m in mlflow_tracking.client().get_metric_history(run_id, "production_predictions")) == [
+        today - 3,
+        today - 2,
+        today - 1,
+    ]
+    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False)
+    assert again.returncode == 0 and json.loads(again.stdout.splitlines()[0])["changed"] is False
+
+    broken = subprocess.run(
+        argv,
+        env={**env, "BRIDGE_PROMETHEUS_URL": "http://127.0.0.1:9"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert broken.returncode == 1 and "cannot reach Prometheus at http://127.0.0.1:9" in broken.stdout
