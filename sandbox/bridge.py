@@ -299,8 +299,10 @@ def bridge_image(tag: str, revision: str) -> str:
 
 
 def bridge_manifests() -> dict[str, dict[str, Any]]:
-    """The objects of gitops/platform/bridge as kustomize renders them, by kind (one of each kind)."""
-    return {o["kind"]: o for o in render(BRIDGE_MANIFESTS)}
+    """The bridge's objects of gitops/platform/bridge as kustomize renders them, by kind: those named alert-bridge
+    (or alert-bridge-*), not the production-baseline CronJob's beside them."""
+    objs = [o for o in render(BRIDGE_MANIFESTS) if o["metadata"]["name"].startswith("alert-bridge")]
+    return {o["kind"]: o for o in objs}
 
 
 def in_cluster_service(url: str) -> tuple[str, str] | None:
