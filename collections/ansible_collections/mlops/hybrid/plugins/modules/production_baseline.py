@@ -123,7 +123,6 @@ def argspec():
 
 def execute(module):
     p = module.params
-    production.check_days(p["days"])
     prom = Prometheus(p["prometheus_url"], timeout=p["request_timeout"], token=p["prometheus_token"])
     client = client_for(configure_from_params(p))
     result = production.record_days(

@@ -118,34 +118,36 @@ def _download(url, token, max_bytes, timeout):
         return bytes(data)
 
 
-def _step_log_from_archive(archive, job_name, step_number):
+def _open_archive(data):
+    """A run's log archive (bytes) as a zip file."""
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as e:
+        raise RemoteError("the run's log archive is not a zip file") from e
+
+
+def _entry(zf, wanted):
+    """The first entry of the archive whose name ``wanted`` accepts, or None."""
+    return next((info for info in zf.infolist() if wanted(info.filename)), None)
+
+
+def _step_log_from_archive(zf, job_name, step_number):
     """The text of ``<job name>/<step number>_<step name>.txt`` in a run's log archive, or None."""
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(archive))
-    except zipfile.BadZipFile as e:
-        raise RemoteError("the run's log archive is not a zip file") from e
     prefix = "%s/%d_" % (job_name, step_number)
-    for info in zf.infolist():
-        if info.filename.startswith(prefix) and info.filename.endswith(".txt"):
-            if info.file_size > DEFAULT_MAX_ARCHIVE_BYTES:
-                raise InvalidInput(
-                    "the step log %s is larger than %d bytes" % (info.filename, DEFAULT_MAX_ARCHIVE_BYTES)
-                )
-            return zf.read(info).decode("utf-8", "replace")
-    return None
+    info = _entry(zf, lambda name: name.startswith(prefix) and name.endswith(".txt"))
+    if info is None:
+        return None
+    if info.file_size > DEFAULT_MAX_ARCHIVE_BYTES:
+        raise InvalidInput("the step log %s is larger than %d bytes" % (info.filename, DEFAULT_MAX_ARCHIVE_BYTES))
+    return zf.read(info).decode("utf-8", "replace")
 
 
-def _job_log_from_archive(archive, job_name):
+def _job_log_from_archive(zf, job_name):
     """The text of the job's whole log (``<n>_<job name>.txt`` at the top of a run's log archive), or None."""
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(archive))
-    except zipfile.BadZipFile as e:
-        raise RemoteError("the run's log archive is not a zip file") from e
-    for info in zf.infolist():
-        m = re.fullmatch(r"\d+_(.+)\.txt", info.filename)
-        if m and m.group(1) == job_name and info.file_size <= DEFAULT_MAX_ARCHIVE_BYTES:
-            return zf.read(info).decode("utf-8", "replace")
-    return None
+    info = _entry(zf, lambda name: re.fullmatch(r"\d+_%s\.txt" % re.escape(job_name), name) is not None)
+    if info is None or info.file_size > DEFAULT_MAX_ARCHIVE_BYTES:
+        return None
+    return zf.read(info).decode("utf-8", "replace")
 
 
 def _read_file(gh_repo, path, ref):
@@ -187,8 +189,10 @@ class _RunLogs:
 
     @property
     def archive(self):
+        """The run's log archive as a zip file, downloaded and opened once; None when it is gone."""
         if self._archive is False:
-            self._archive = _download("%s/logs" % self.run.url, self.token, self.max_bytes, self.timeout)
+            data = _download("%s/logs" % self.run.url, self.token, self.max_bytes, self.timeout)
+            self._archive = _open_archive(data) if data else None
         return self._archive
 
     def job(self, job):
@@ -313,9 +317,6 @@ def configuration_changes(gh_repo, run, last, *, comparison, logs, jobs, max_lin
         unavailable.append("runner image")
     out["action_pins"] = pins
     out["inputs"] = None
-    if run.event == last.event == "workflow_dispatch":
-        titles = (getattr(last, "display_title", None), getattr(run, "display_title", None))
-        out["inputs"] = {"before": titles[0], "after": titles[1]} if titles[0] != titles[1] else None
     aspects = {
         "workflow file": out["workflow_file"],
         "dependency files": out["dependency_files"],
@@ -323,7 +324,10 @@ def configuration_changes(gh_repo, run, last, *, comparison, logs, jobs, max_lin
         "runner image": out["runner_image"],
     }
     if run.event == last.event == "workflow_dispatch":
-        aspects["inputs"] = out["inputs"]
+        titles = (getattr(last, "display_title", None), getattr(run, "display_title", None))
+        out["inputs"] = aspects["inputs"] = (
+            {"before": titles[0], "after": titles[1]} if titles[0] != titles[1] else None
+        )
     unchanged = [name for name, change in aspects.items() if not change and name not in unavailable]
     out["unchanged"], out["unavailable"] = unchanged, unavailable
     return out
