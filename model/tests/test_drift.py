@@ -81,6 +81,8 @@ def test_window_equals_a_recount_of_its_last_rows(rng):
     assert window.feature_psi() == pytest.approx(
         drift.psi(props, drift.proportions(drift.bin_counts(rows[-50:], edges)))
     )
+    assert window.means() == pytest.approx(rows[-50:].mean(axis=0))
+    assert window.stds() == pytest.approx(rows[-50:].std(axis=0))
 
 
 def test_window_is_not_ready_below_its_minimum(rng):

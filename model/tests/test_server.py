@@ -21,6 +21,10 @@ CONTRACT = {
     "model_feature_psi": "gauge",
     "model_prediction_psi": "gauge",
     "model_drift_share": "gauge",
+    "model_feature_mean": "gauge",
+    "model_feature_stddev": "gauge",
+    "model_feature_missing_total": "counter",
+    "model_missing_instances_total": "counter",
     "model_accuracy": "gauge",
     "model_feedback_total": "counter",
     "model_info": "gauge",
@@ -203,6 +207,53 @@ def test_psi_is_low_on_training_like_traffic_and_high_on_shifted_traffic(model_s
     assert all(after[n] >= 0.2 for n in names[:10]), after
     assert value(text, "model_drift_share") >= 10 / 30
     assert value(text, "model_prediction_psi") > 0.2  # bigger tumours: the class mix moves too
+
+
+def test_payload_statistics_compare_the_window_with_the_training_data(model_server, model_dir, data):
+    rows, _ = data
+    server = model_server("--window", "300", "--min-samples", "50")
+    reference = artifacts.load(str(model_dir)).reference
+    names = reference.feature_names
+    area = names.index("worst area")
+    text = server.metrics()
+    # The training figures are there from the start; the live ones once the window holds min_samples.
+    assert value(text, "model_feature_mean", feature="mean radius", data="training") == pytest.approx(
+        reference.feature_mean[0]
+    )
+    assert value(text, "model_feature_stddev", feature="worst area", data="training") == pytest.approx(
+        reference.feature_std[area]
+    )
+    assert value(text, "model_feature_mean", feature="mean radius", data="live") is None
+    shifted = rows[:300].copy()
+    shifted[:, 0] *= 1.5
+    for start in range(0, 300, 50):
+        predict_v1(server, shifted[start : start + 50])
+    text = server.metrics()
+    live = {
+        k: value(text, k, feature="mean radius", data="live") for k in ("model_feature_mean", "model_feature_stddev")
+    }
+    assert live["model_feature_mean"] == pytest.approx(shifted[:, 0].mean())
+    assert live["model_feature_stddev"] == pytest.approx(shifted[:, 0].std())
+    assert value(text, "model_feature_mean", feature="worst area", data="live") == pytest.approx(
+        rows[:300, area].mean()
+    )
+
+    assert value(text, "model_feature_missing_total", feature="mean texture") == 0  # every feature from the start
+    holes = [[None if j == 1 else float(v) for j, v in enumerate(r)] for r in rows[:3].tolist()]
+    keyed = [dict(zip(names, r, strict=True)) for r in rows[3:5].tolist()]
+    del keyed[0]["mean texture"]
+    keyed[1]["worst area"] = None
+    for body in ({"instances": holes}, {"instances": keyed}):
+        r = requests.post(server.v1(), json=body, timeout=10)
+        assert r.status_code == 400, r.text
+    r = requests.post(server.v1(), json={"instances": [["x"] * 30]}, timeout=10)
+    assert r.status_code == 400  # not a missing value: not counted
+    text = server.metrics()
+    assert value(text, "model_feature_missing_total", feature="mean texture") == 4
+    assert value(text, "model_feature_missing_total", feature="worst area") == 1
+    assert value(text, "model_feature_missing_total", feature="mean radius") == 0
+    assert value(text, "model_missing_instances_total") == 5
+    assert sum(s.value for s in samples(text)["model_predictions_total"]) == 300  # none of them served
 
 
 def test_psi_is_not_published_below_the_minimum_sample_count(model_server, data):

@@ -272,3 +272,66 @@ def test_an_unsure_model_with_stable_inputs_is_a_p2_with_what_to_investigate(ans
     print(msg["text"])
     assert "[P2]" in msg["text"] and "Investigate: (1)" in msg["text"]
     assert github.issues(REPO_NAME) == []
+
+
+def test_payload_statistics_reach_the_prompt_with_the_missing_values(ansible, served, start_prometheus):
+    """One feature scaled by 1.5 and requests lacking a value: the served window's mean and spread beside the
+    training data's, the shift in training deviations, and the share of instances refused, as drift_context
+    reads them from Prometheus scraping the real server (in the window, and since the server started for a
+    Prometheus that saw none of the traffic arrive)."""
+    s = served
+    sel = '{model_name="%s"}' % s["name"]
+    until(lambda: s["prom"].value("sum(model_missing_instances_total%s)" % sel) == 0, "a first scrape")
+    rows, _labels = breast_cancer_rows()
+    rows = np.asarray(rows, dtype=float)
+    live = rows[:150].copy()
+    live[:, 0] *= 1.5  # mean radius
+    send(s["server"], live, None, "pay")
+    reference = artifacts.load(str(s["artifacts"])).reference
+    texture = reference.feature_names.index("mean texture")
+    holes = [[None if j == texture else v for j, v in enumerate(r)] for r in rows[150:200].tolist()]
+    r = requests.post(s["server"].v1(), json={"instances": holes}, timeout=10)
+    assert r.status_code == 400 and "mean texture" in r.json()["error"]
+    until(lambda: s["prom"].value("sum(model_missing_instances_total%s)" % sel) == 50, "the refusal scraped")
+    # increase() extrapolates from the samples it has: a few scrapes after the refusal keep that within 10 %.
+    samples = "count_over_time(model_missing_instances_total%s[24h])" % sel
+    scraped = s["prom"].value(samples)
+    until(lambda: s["prom"].value(samples) >= scraped + 6, "six more scrapes")
+    until(lambda: s["prom"].value('count(model_feature_mean{model_name="%s",data="live"})' % s["name"]), "live means")
+    args = {"model_name": s["name"], "prometheus_url": s["prom"].url, "tracking_uri": s["mlflow"]}
+    res = ansible.module(MODULE, {**args, "top_features": 30}, check=True).res
+    assert res["changed"] is False, res.get("msg")
+    payload = {f["feature"]: f for f in res["serving"]["payload"]}
+    radius = payload["mean radius"]
+    print("payload:", radius, payload["mean texture"], res["serving"]["payload_window"])
+    assert radius["mean"] == pytest.approx(live[:, 0].mean(), rel=1e-3)
+    assert radius["stddev"] == pytest.approx(live[:, 0].std(), rel=1e-3)
+    assert radius["training_mean"] == pytest.approx(reference.feature_mean[0], rel=1e-3)
+    expected_shift = (live[:, 0].mean() - reference.feature_mean[0]) / reference.feature_std[0]
+    assert radius["shift_sd"] == pytest.approx(expected_shift, rel=1e-2) and radius["shift_sd"] > 1
+    # 50 of the 200 instances received lacked mean texture (increase() extrapolates: within 10 %).
+    assert res["serving"]["payload_window"] == "24h"
+    assert payload["mean texture"]["missing_share"] == pytest.approx(0.25, rel=0.1)
+    assert res["serving"]["payload"][0]["feature"] == "mean texture"  # missing values first
+    assert radius["missing_share"] == 0
+    a = res["assessment"]
+    assert a["missing_features"] == ["mean texture"]
+    assert any(f.startswith("instances refused for a missing value: mean texture") for f in a["figures"])
+    line = "payload mean radius: mean %s (training %s, shift %s sd)" % (
+        radius["mean"],
+        radius["training_mean"],
+        radius["shift_sd"],
+    )
+    assert line in res["text"]
+    assert re.search(r"payload mean texture: .*missing 2\d\.\d% of instances \(24h\)", res["text"]), res["text"]
+    # The default keeps the ten most telling features, as feature_psi.
+    assert len(ansible.module(MODULE, args, check=True).res["serving"]["payload"]) == 10
+
+    # A Prometheus started after the traffic saw no increase: the shares since the server started, exact.
+    late = start_prometheus(prometheus_config({"model": ["127.0.0.1:%d" % s["server"].port]}))
+    until(lambda: late.value("sum(model_missing_instances_total%s)" % sel) == 50, "the late scrape")
+    res = ansible.module(MODULE, {**args, "prometheus_url": late.url}, check=True).res
+    assert res["serving"]["payload_window"] == "since the server started", res.get("msg")
+    first = res["serving"]["payload"][0]
+    assert (first["feature"], first["missing_share"]) == ("mean texture", 0.25)
+    assert "missing 25.0% of instances (since the server started)" in res["text"]

@@ -121,11 +121,11 @@ def _check_width(values: np.ndarray, edges: np.ndarray) -> None:
 
 
 class DriftWindow:
-    """A sliding window over the last ``size`` rows, kept as the rows' bin indices in a ring buffer.
+    """A sliding window over the last ``size`` rows, kept as the rows' bin indices and values in ring buffers.
 
-    Adding rows costs one binning of those rows and one copy into the ring; the counts per bin and
-    the PSI against the reference are computed on demand (when metrics are scraped), not on every
-    request.
+    Adding rows costs one binning of those rows and one copy into the rings; the counts per bin, the
+    PSI against the reference and the features' mean and spread are computed on demand (when metrics
+    are scraped), not on every request. The values cost 8 bytes each: 240 KB for 1,000 rows of 30.
     """
 
     def __init__(
@@ -148,6 +148,7 @@ class DriftWindow:
         self.bins = self.edges.shape[1] + 1
         self._ring = np.zeros((size, self.edges.shape[0]), dtype=np.intp)
         self._class_ring = np.zeros(size, dtype=np.intp)
+        self._values = np.zeros((size, self.edges.shape[0]), dtype=np.float64)
         self._next = 0  # where the next row goes
         self._filled = 0  # rows held, up to size
 
@@ -156,16 +157,16 @@ class DriftWindow:
 
     def add(self, rows: np.ndarray, classes: np.ndarray) -> None:
         """Add rows (n x features) and their predicted class indices, overwriting the oldest."""
+        rows = _as_matrix(rows)
         indices = bin_indices(rows, self.edges)
         classes = np.asarray(classes, dtype=np.intp)
         if len(indices) > self.size:
-            indices, classes = indices[-self.size :], classes[-self.size :]
+            rows, indices, classes = rows[-self.size :], indices[-self.size :], classes[-self.size :]
         n = len(indices)
         first = min(n, self.size - self._next)  # rows that fit before the ring wraps
-        self._ring[self._next : self._next + first] = indices[:first]
-        self._class_ring[self._next : self._next + first] = classes[:first]
-        self._ring[: n - first] = indices[first:]
-        self._class_ring[: n - first] = classes[first:]
+        for ring, new in ((self._ring, indices), (self._class_ring, classes), (self._values, rows)):
+            ring[self._next : self._next + first] = new[:first]
+            ring[: n - first] = new[first:]
         self._next = (self._next + n) % self.size
         self._filled = min(self.size, self._filled + n)
 
@@ -177,6 +178,14 @@ class DriftWindow:
     @property
     def class_counts(self) -> np.ndarray:
         return np.bincount(self._class_ring[: self._filled], minlength=self.class_reference.shape[0])
+
+    def means(self) -> np.ndarray:
+        """Mean of each feature over the rows in the window."""
+        return self._values[: self._filled].mean(axis=0)
+
+    def stds(self) -> np.ndarray:
+        """Standard deviation (population) of each feature over the rows in the window."""
+        return self._values[: self._filled].std(axis=0)
 
     @property
     def ready(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ArtifactError", "GateFailed", "InvalidInput", "ModelError"]
+__all__ = ["ArtifactError", "GateFailed", "InvalidInput", "MissingValues", "ModelError"]
 
 
 class ModelError(Exception):
@@ -17,6 +17,19 @@ class InvalidInput(ModelError):
 
     exit_code = 2
     http_status = 400
+
+
+class MissingValues(InvalidInput):
+    """A request refused because instances lack values (absent, null or not finite).
+
+    ``per_feature`` counts the instances missing each feature, ``instances`` those missing any: the
+    monitor keeps both, so the share of missing values reaches the drift analysis.
+    """
+
+    def __init__(self, message: str, per_feature: list[int], instances: int):
+        super().__init__(message)
+        self.per_feature = per_feature
+        self.instances = instances
 
 
 class ArtifactError(ModelError):

@@ -7,12 +7,19 @@ analysis, so the names and labels below must not change.
     model_feature_psi{model_name,feature}            gauge, PSI of the sliding window per feature
     model_prediction_psi{model_name}                 gauge, PSI of the predicted-class distribution
     model_drift_share{model_name}                    gauge, share of features with PSI >= threshold
+    model_feature_mean{model_name,feature,data}      gauge, mean of the window (data="live") and of the
+                                                     training data (data="training")
+    model_feature_stddev{model_name,feature,data}    gauge, standard deviation, the same two
+    model_feature_missing_total{model_name,feature}  counter, instances refused because this value was
+                                                     absent, null or not finite
+    model_missing_instances_total{model_name}        counter, instances refused for a missing value
     model_accuracy{model_name}                       gauge, accuracy over the last labelled predictions
     model_feedback_total{model_name}                 counter, labels received
     model_info{model_name,version,revision}          gauge, 1
 
-PSI gauges are computed when the registry is collected (a scrape), from per-bin counts that each
-request updates, and only once the window holds ``min_samples`` rows.
+PSI and live mean/stddev gauges are computed when the registry is collected (a scrape), from the
+window each request updates, and only once the window holds ``min_samples`` rows. The share of
+missing values of a feature is its missing count over the instances served plus those refused.
 """
 
 from __future__ import annotations
@@ -82,15 +89,35 @@ class _DriftCollector(Collector):
         share = GaugeMetricFamily(
             "model_drift_share", "Share of features whose PSI is at or above the drift threshold", labels=["model_name"]
         )
+        mean = GaugeMetricFamily(
+            "model_feature_mean",
+            "Mean of each feature: the sliding window (data=live) and the training data (data=training)",
+            labels=["model_name", "feature", "data"],
+        )
+        stddev = GaugeMetricFamily(
+            "model_feature_stddev",
+            "Standard deviation of each feature: the sliding window (data=live) and the training data",
+            labels=["model_name", "feature", "data"],
+        )
+        ref = m.reference
+        if ref is not None and ref.feature_mean is not None:
+            self._add(mean, "training", ref.feature_mean)
+            self._add(stddev, "training", ref.feature_std)
         if m.window is not None and m.window.ready:
             values = m.window.feature_psi()
-            for name, value in zip(m.reference.feature_names, values, strict=True):
+            for name, value in zip(ref.feature_names, values, strict=True):
                 feature.add_metric([m.model_name, name], float(value))
             prediction.add_metric([m.model_name], m.window.prediction_psi())
             share.add_metric([m.model_name], float(np.mean(values >= m.settings.psi_threshold)))
-        yield feature
-        yield prediction
-        yield share
+            self._add(mean, "live", m.window.means())
+            self._add(stddev, "live", m.window.stds())
+        yield from (feature, prediction, share, mean, stddev)
+
+    def _add(self, family: GaugeMetricFamily, data: str, values: np.ndarray | None) -> None:
+        if values is None:
+            return
+        for name, value in zip(self.monitor.reference.feature_names, values.tolist(), strict=True):
+            family.add_metric([self.monitor.model_name, name, data], float(value))
 
 
 class Monitor:
@@ -132,11 +159,24 @@ class Monitor:
         self.feedback = Counter(
             "model_feedback_total", "True labels received for earlier predictions", ["model_name"], registry=registry
         ).labels(model_name=model_name)
+        self._missing = Counter(
+            "model_feature_missing_total",
+            "Instances refused because this feature's value was absent, null or not finite",
+            ["model_name", "feature"],
+            registry=registry,
+        )
+        self.missing_instances = Counter(
+            "model_missing_instances_total",
+            "Instances refused because a value was absent, null or not finite",
+            ["model_name"],
+            registry=registry,
+        ).labels(model_name=model_name)
         self.info = Gauge(
             "model_info", "The model being served", ["model_name", "version", "revision"], registry=registry
         )
         registry.register(_DriftCollector(self))
         self._class_counters: list = []
+        self._missing_counters: list = []
 
     def attach(self, reference: Reference, version: str, revision: str) -> None:
         """Start monitoring a loaded model against its training reference."""
@@ -152,8 +192,21 @@ class Monitor:
         self._class_counters = [
             self.predictions.labels(model_name=self.model_name, **{"class": name}) for name in reference.class_names
         ]
+        # Every feature's series from the start (at 0), so rate() and increase() count the first refusal.
+        self._missing_counters = [
+            self._missing.labels(model_name=self.model_name, feature=name) for name in reference.feature_names
+        ]
         self.info.labels(model_name=self.model_name, version=version, revision=revision).set(1)
         self.version = version
+
+    def missing(self, per_feature: list[int], instances: int) -> None:
+        """Count a request refused for missing values: instances missing each feature, and in all."""
+        if not self._missing_counters:
+            return
+        for counter, count in zip(self._missing_counters, per_feature, strict=True):
+            if count:
+                counter.inc(count)
+        self.missing_instances.inc(instances)
 
     def observe(self, request_id: str, rows: np.ndarray, classes: np.ndarray, confidence: np.ndarray) -> None:
         """Record one validated request: counts, confidence, the drift window, and the pending labels."""

@@ -37,7 +37,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from mlops_model import artifacts
-from mlops_model.errors import InvalidInput, ModelError
+from mlops_model.errors import InvalidInput, MissingValues, ModelError
 from mlops_model.feedback import DEFAULT_MAX_DAYS, DEFAULT_MAX_ROWS, FeedbackStore
 from mlops_model.monitoring import Monitor, MonitorSettings
 
@@ -68,10 +68,35 @@ NUMERIC_V2_TYPES = {"FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "
 def _check_matrix(matrix: np.ndarray, features: int, where: str) -> np.ndarray:
     if matrix.ndim != 2 or matrix.shape[1] != features:
         raise InvalidInput(f"{where} has shape {list(matrix.shape)}: the model expects [n, {features}] features")
-    if not np.isfinite(matrix).all():
-        row, col = np.argwhere(~np.isfinite(matrix))[0]
-        raise InvalidInput(f"{where} instance {row} feature {col} is {matrix[row, col]}: values must be finite numbers")
+    bad = ~np.isfinite(matrix)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise MissingValues(
+            f"{where} instance {row} feature {col} is {matrix[row, col]}: values must be finite numbers",
+            bad.sum(axis=0).tolist(),
+            int(bad.any(axis=1).sum()),
+        )
     return matrix
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def _missing(instances: list, names: list[str]) -> tuple[list[int], int]:
+    """Instances lacking values (a key absent, null, NaN or infinite): the count per feature, and of instances."""
+    per_feature = [0] * len(names)
+    rows = 0
+    for row in instances:
+        if isinstance(row, dict):
+            flags = [n not in row or _is_missing(row[n]) for n in names]
+        elif isinstance(row, list) and len(row) == len(names):
+            flags = [_is_missing(v) for v in row]
+        else:
+            continue
+        per_feature = [c + f for c, f in zip(per_feature, flags, strict=True)]
+        rows += any(flags)
+    return per_feature, rows
 
 
 def _explain_rows(instances: list, features: int, names: list[str]) -> InvalidInput:
@@ -119,6 +144,16 @@ def parse_v1(payload: Any, names: list[str], max_instances: int) -> np.ndarray:
         raise InvalidInput('"instances" must be a non-empty list of rows')
     if len(instances) > max_instances:
         raise InvalidInput(f"{len(instances)} instances in one request: the limit is {max_instances}")
+    try:
+        return _matrix_v1(instances, names)
+    except InvalidInput as e:
+        per_feature, rows = _missing(instances, names)
+        if not rows:
+            raise
+        raise MissingValues(str(e), per_feature, rows) from None
+
+
+def _matrix_v1(instances: list, names: list[str]) -> np.ndarray:
     if any(isinstance(r, dict) for r in instances):
         instances = _rows_from_dicts(instances, names)
     try:
@@ -196,6 +231,8 @@ def make_classifier_class() -> type:
                     else parse_v1(payload, names, self.max_instances)
                 )
             except InvalidInput as e:
+                if isinstance(e, MissingValues) and self.monitor is not None:
+                    self.monitor.missing(e.per_feature, e.instances)
                 raise kserve.errors.InvalidInput(str(e)) from e
             proba = self.loaded.estimator.predict_proba(rows)
             classes = proba.argmax(axis=1)

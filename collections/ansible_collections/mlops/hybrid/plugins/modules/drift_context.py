@@ -122,12 +122,17 @@ model:
 serving:
   description: Online figures from Prometheus - C(feature_psi), C(drift_share), C(prediction_psi), C(accuracy),
     C(feedback), C(predictions_by_class), C(prediction_share), C(confidence_iqr), C(confidence_mean),
-    C(traffic_by_hour), C(served_version).
+    C(traffic_by_hour), C(payload) (per feature, the most drifted and those with missing values first - C(mean)
+    and C(stddev) of the live window beside C(training_mean) and C(training_stddev), C(shift_sd) the shift of
+    the mean in training deviations, C(missing_share) the share of instances refused for a missing value in
+    C(payload_window), the last traffic_hours or, without traffic in them, since the server started),
+    C(served_version).
   returned: always
   type: dict
 assessment:
   description: C(drift_type), C(hypothesis), C(urgency) (P0-P2), C(action) (retrain, issue, slack),
-    C(affected_features) (feature, psi, importance), C(figures) and C(summary).
+    C(affected_features) (feature, psi, importance), C(missing_features) (features with refused instances),
+    C(figures) and C(summary).
   returned: always
   type: dict
 report:

@@ -42,11 +42,13 @@ TEMPLATES = {
         "evidence line and one remediation (the exact kubectl/config/manifest change a person makes in Git).",
     },
     "drift": {
-        "version": "2026-11-1",
+        "version": "2026-12-1",
         "role": "an ML drift specialist for a model served in production with per-feature drift metrics",
         "task": "Decide between data drift, concept drift and model decay; name the affected features; "
         "recommend retrain, rollback or feature work; urgency P0 when accuracy is below its threshold, "
-        "P1 when drift is confirmed without accuracy loss, P2 when it is marginal.",
+        "P1 when drift is confirmed without accuracy loss, P2 when it is marginal. Read the payload lines: a "
+        "mean shifted by more than one training standard deviation says the inputs moved, a spread far from "
+        "the training one says a new segment, a missing share says values are lost upstream.",
     },
     "devsecops": {
         "version": "2026-11-1",

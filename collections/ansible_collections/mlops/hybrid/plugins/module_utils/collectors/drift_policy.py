@@ -81,6 +81,7 @@ def assess(training, serving, thresholds=DEFAULT_THRESHOLDS):
         )
     if weight is not None and drifted:
         figures.append("drifted features carry %.0f%% of the model's importance" % (weight * 100))
+    lacking = missing_features(serving, figures)
     top = ", ".join("%s (PSI %.2f)" % (f["feature"], f["psi"]) for f in affected[:3])
 
     if accuracy_low and input_drift:
@@ -135,9 +136,21 @@ def assess(training, serving, thresholds=DEFAULT_THRESHOLDS):
         "urgency": urgency,
         "action": ACTIONS[urgency],
         "affected_features": affected,
+        "missing_features": lacking,
         "figures": figures,
         "summary": summary,
     }
+
+
+def missing_features(serving, figures):
+    """The features with instances refused for a missing value (most first), named in ``figures``."""
+    lacking = [f for f in serving.get("payload") or [] if f.get("missing_share")]
+    if lacking:
+        figures.append(
+            "instances refused for a missing value: %s"
+            % ", ".join("%s %.1f%%" % (f["feature"], f["missing_share"] * 100) for f in lacking[:3])
+        )
+    return [f["feature"] for f in lacking]
 
 
 def remediation(assessment, training):
@@ -161,8 +174,13 @@ def investigation(assessment):
     feats = [f["feature"] for f in assessment["affected_features"][:3]]
     if feats:
         steps.append(
-            "compare the live distribution of %s with the training reference (drift_context's feature PSI, the "
-            "model_feature_psi gauges)" % ", ".join(feats)
+            "compare the live distribution of %s with the training reference (drift_context's feature PSI and "
+            "payload statistics, the model_feature_psi and model_feature_mean gauges)" % ", ".join(feats)
+        )
+    if assessment.get("missing_features"):
+        steps.append(
+            "find why requests lack %s (model_feature_missing_total): the upstream source or the client that "
+            "builds the request" % ", ".join(assessment["missing_features"][:3])
         )
     if assessment["drift_type"] == "confidence spread":
         steps.append(

@@ -14,7 +14,9 @@ importances and a summary of the training reference logged with the run (with ``
 an MLflow that cannot be read leaves these unknown and says so, and the rules still assess). From the Prometheus HTTP
 API: per-feature PSI (top N), prediction PSI, drift share, online accuracy and feedback count, the
 distribution of predicted classes, the confidence spread (interquartile range, as the alert rule
-computes it) and the traffic by hour. Then the drift policy's assessment (``drift_policy.assess``:
+computes it), the traffic by hour and the payload statistics (per feature, the live window's mean and
+standard deviation beside the training data's, and the share of instances refused for a missing
+value). Then the drift policy's assessment (``drift_policy.assess``:
 hypothesis, affected features weighted by importance, urgency P0-P2 and the action the flow takes),
 the figures as text for the analysis, and the policy's report for when no model is asked. Everything
 is redacted.
@@ -94,6 +96,63 @@ def _confidence(prom, sel, over):
     return q75, q25, mean
 
 
+def payload_figures(prom, sel, order, hours):
+    """Per feature: live and training mean and standard deviation, the shift of the mean in training
+    deviations, and the share of instances refused for a missing value over the last ``hours`` (or, when
+    Prometheus saw no traffic in them, since the server started). Returns (figures, the window).
+
+    ``order`` (feature names, the most drifted first) orders the list; a feature with missing values
+    comes before those without.
+    """
+    stats = {}
+    for metric, key in (("model_feature_mean", "mean"), ("model_feature_stddev", "stddev")):
+        for labels, v in prom.query("%s%s" % (metric, sel)):
+            data = labels.get("data")
+            if data in ("live", "training") and not math.isnan(v):
+                name = key if data == "live" else "training_%s" % key
+                stats.setdefault(labels.get("feature", "?"), {})[name] = v
+    window = "%dh" % hours
+    missing, received = _missing_counts(prom, sel, "increase(%%s[%s])" % window)
+    if not received:  # no traffic inside the window (or too few scrapes yet): the totals since the start
+        missing, received = _missing_counts(prom, sel, "%s")
+        window = "since the server started"
+    rank = {f: i for i, f in enumerate(order)}
+    out = []
+    for feature in set(stats) | set(missing):
+        s = stats.get(feature, {})
+        mean, ref_mean, ref_sd = s.get("mean"), s.get("training_mean"), s.get("training_stddev")
+        share = missing.get(feature)
+        out.append(
+            {
+                "feature": feature,
+                "mean": _round(mean),
+                "training_mean": _round(ref_mean),
+                "stddev": _round(s.get("stddev")),
+                "training_stddev": _round(ref_sd),
+                "shift_sd": _round((mean - ref_mean) / ref_sd) if None not in (mean, ref_mean) and ref_sd else None,
+                "missing_share": round(share / received, 4) if share is not None and received else None,
+            }
+        )
+    out.sort(key=lambda f: (-(f["missing_share"] or 0.0), rank.get(f["feature"], len(rank)), f["feature"]))
+    return out, window
+
+
+def _missing_counts(prom, sel, over):
+    """({feature: instances missing it}, instances received: served plus refused); ``over`` wraps each series."""
+    missing = {
+        labels.get("feature", "?"): v
+        for labels, v in prom.query("sum by (feature) (%s)" % (over % ("model_feature_missing_total%s" % sel)))
+        if not math.isnan(v)
+    }
+    served = prom.one("sum(%s)" % (over % ("model_predictions_total%s" % sel)))
+    refused = prom.one("sum(%s)" % (over % ("model_missing_instances_total%s" % sel)))
+    return missing, (served or 0.0) + (refused or 0.0)
+
+
+def _round(value):
+    return None if value is None else float("%.4g" % value)
+
+
 def serving_figures(prom, model_name, *, namespace=None, top_features=10, window="15m", traffic_hours=24, now=None):
     """The online figures of one model, read from Prometheus (``top_features=None``: every feature's PSI)."""
     sel = selector(model_name, namespace)
@@ -124,6 +183,7 @@ def serving_figures(prom, model_name, *, namespace=None, top_features=10, window
             {"hour": time.strftime("%Y-%m-%dT%H:00Z", time.gmtime(t)), "predictions": round(v, 1)} for t, v in values
         ]
     info = prom.query("model_info%s" % sel)
+    payload, payload_window = payload_figures(prom, sel, [f for f, _v in psi], traffic_hours)
     return {
         "feature_psi": [{"feature": f, "psi": round(v, 4)} for f, v in psi[:top_features]],
         "features_observed": len(psi),
@@ -137,6 +197,8 @@ def serving_figures(prom, model_name, *, namespace=None, top_features=10, window
         "confidence_mean": round(mean_conf, 4) if mean_conf is not None else None,
         "confidence_window": window,
         "traffic_by_hour": traffic,
+        "payload": payload,
+        "payload_window": payload_window,
         "served_version": info[0][0].get("version") if info else None,
     }
 
@@ -273,6 +335,24 @@ def traffic_line(traffic):
     )
 
 
+def payload_lines(payload, window):
+    """The payload statistics, one line per feature, or what is missing."""
+    if not payload:
+        return ["payload statistics: none published (a model server that keeps them exports model_feature_mean)"]
+    lines = []
+    for f in payload:
+        parts = []
+        if f["mean"] is not None:
+            parts.append("mean %s (training %s, shift %s sd)" % (f["mean"], f["training_mean"], f["shift_sd"]))
+            parts.append("sd %s (training %s)" % (f["stddev"], f["training_stddev"]))
+        elif f["training_mean"] is not None:
+            parts.append("no live window yet (training mean %s, sd %s)" % (f["training_mean"], f["training_stddev"]))
+        if f["missing_share"] is not None:
+            parts.append("missing %.1f%% of instances (%s)" % (f["missing_share"] * 100, window))
+        lines.append("payload %s: %s" % (f["feature"], ", ".join(parts)))
+    return lines
+
+
 def production_line(baselines):
     """The served baselines (daily figures kept in MLflow) as one line, or what is missing."""
     kept = {k: b for k, b in (baselines or {}).items() if b.get("days")}
@@ -306,6 +386,7 @@ def text_of(training, serving, assessment):
     lines.append("prediction share: %s" % json.dumps(serving["prediction_share"], sort_keys=True))
     lines.append("confidence IQR %s, mean %s" % (serving["confidence_iqr"], serving["confidence_mean"]))
     lines.append(traffic_line(serving.get("traffic_by_hour") or []))
+    lines += payload_lines(serving.get("payload"), serving.get("payload_window"))
     lines.append("training metrics: %s" % json.dumps(training["metrics"], sort_keys=True))
     lines.append("training accuracy history: %s" % json.dumps(training["history"], sort_keys=True))
     lines.append(production_line(training.get("production")))
@@ -364,6 +445,7 @@ def collect_drift_context(client, options):
         )
     assessment = drift_policy.assess(training, serving, o.thresholds)
     serving["feature_psi"] = serving["feature_psi"][: o.top_features]
+    serving["payload"] = serving["payload"][: o.top_features]
     ctx = {
         "model": training,
         "serving": serving,
