@@ -32,12 +32,15 @@ from tests.helpers.kserve import (
     NotModelled,
     PodmanPod,
     PodNotReady,
+    fs_group_volume,
     inferenceservice_configmap,
     main_container,
+    podman_run_argv,
     predictor_pod,
 )
 
 MODEL_DIR = GITOPS / "models" / "breast-cancer"
+FEEDBACK_MOUNT = {"name": "feedback", "mountPath": "/var/lib/model-feedback"}
 REPOSITORY = "ghcr.io/mlops-hybrid/model"
 LOCAL = "localhost/mlops-hybrid/model"
 REVISION = "0123456789abcdef0123456789abcdef01234567"
@@ -81,12 +84,27 @@ def test_kserve_adds_only_its_name_variable_and_pod_defaults(isvc, pod):
     assert container["image"] == declared["image"]
     assert container["env"] == [*declared["env"], {"name": "INFERENCE_SERVICE_NAME", "value": "breast-cancer"}]
     assert "command" not in container and "args" not in container  # the image's entrypoint runs
-    # No storageUri: no storage initializer, no model volume; no service-account token either.
-    assert "volumeMounts" not in container and "initContainers" not in pod["spec"]
+    # No storageUri: no storage initializer, no model volume; no service-account token either. The one
+    # volume is the feedback claim, mounted where the server is told to keep the labels.
+    assert "initContainers" not in pod["spec"]
+    assert container["volumeMounts"] == declared["volumeMounts"] == [FEEDBACK_MOUNT]
+    assert pod["spec"]["volumes"] == isvc["spec"]["predictor"]["volumes"]
+    assert {"name": "MODEL_FEEDBACK_DIR", "value": FEEDBACK_MOUNT["mountPath"]} in container["env"]
     assert pod["spec"]["automountServiceAccountToken"] is False
     assert container["resources"] == declared["resources"]  # nothing left for the chart's defaults to fill
     assert container["readinessProbe"]["httpGet"] == {"path": "/v2/health/ready", "port": 8080, "scheme": "HTTP"}
     assert pod["metadata"]["labels"]["serving.kserve.io/inferenceservice"] == "breast-cancer"
+
+
+def test_the_feedback_volume_is_the_claim_the_model_directory_declares(isvc, pod):
+    """The claim the pod mounts is the PersistentVolumeClaim rendered beside it (same name, same
+    namespace), on k3s's local-path class, writable by the server's group."""
+    (claim,) = [o for o in render(MODEL_DIR) if o["kind"] == "PersistentVolumeClaim"]
+    (volume,) = pod["spec"]["volumes"]
+    assert volume == {"name": "feedback", "persistentVolumeClaim": {"claimName": claim["metadata"]["name"]}}
+    assert claim["metadata"]["namespace"] == pod["metadata"]["namespace"] == isvc["metadata"]["namespace"]
+    assert claim["spec"]["storageClassName"] == "local-path" and claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert pod["spec"]["securityContext"]["fsGroup"] == pod["spec"]["securityContext"]["runAsGroup"]
 
 
 def test_kserve_leaves_the_scrape_annotations_and_the_podmonitor_port_alone(isvc, pod):
@@ -135,7 +153,10 @@ def test_the_service_account_token_is_mounted_unless_the_pod_opts_out(isvc, conf
         del p["automountServiceAccountToken"]
 
     c = main_container(predictor_pod(_edit(isvc, default_token), config))
-    assert [m["mountPath"] for m in c["volumeMounts"]] == ["/var/run/secrets/kubernetes.io/serviceaccount"]
+    assert [m["mountPath"] for m in c["volumeMounts"]] == [
+        FEEDBACK_MOUNT["mountPath"],
+        "/var/run/secrets/kubernetes.io/serviceaccount",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -201,12 +222,13 @@ def infer_v2(run: PodmanPod, port: int, rows: np.ndarray) -> list[int]:
     return predict["data"]
 
 
-def serve_and_predict(pod, image: str, model_dir) -> tuple[PodmanPod, str]:
-    """Run the derived container on ``image``: the limits podman applied, the liveness probe, a V2
-    prediction equal to the estimator's own; returns the run and the server's /metrics."""
+def serve_and_predict(pod, image: str, model_dir, feedback: str) -> tuple[PodmanPod, str]:
+    """Run the derived container on ``image`` (``feedback``: the host directory of its claim): the limits
+    podman applied, the liveness probe, a V2 prediction equal to the estimator's own; returns the run and
+    the server's /metrics."""
     container = main_container(pod)
     port = container["ports"][0]["containerPort"]
-    with PodmanPod(pod, images={REPOSITORY: image}) as run:
+    with PodmanPod(pod, images={REPOSITORY: image}, volumes={"feedback": feedback}) as run:
         seconds = run.wait_ready()
         host = run.inspect()["HostConfig"]
         assert host["Memory"] == 768 * 2**20 and host["NanoCpus"] == 10**9
@@ -231,10 +253,44 @@ def _rows() -> np.ndarray:
 
 @pytest.mark.podman
 @pytest.mark.slow
-def test_the_predictor_pod_serves_the_baked_model(pod, trained_image, trained):
-    run, metrics = serve_and_predict(pod, trained_image, trained)
-    assert "--read-only" in run.argv and not {"--tmpfs", "--volume", "--mount"} & set(run.argv)
+def test_the_predictor_pod_serves_the_baked_model_and_keeps_feedback_across_pods(pod, trained_image, trained, tmp_path):
+    claim = fs_group_volume(tmp_path / "claim", pod)
+    run, metrics = serve_and_predict(pod, trained_image, trained, claim)
+    assert "--read-only" in run.argv and not {"--tmpfs", "--mount"} & set(run.argv)
+    assert run.argv[run.argv.index("--volume") + 1] == "%s:%s:rw" % (claim, FEEDBACK_MOUNT["mountPath"])
     assert 'model_info{model_name="breast-cancer"' in metrics and 'version="local"' in metrics
+
+    # Labels given to one pod are kept on the claim; the next pod (a rollout, a crash) exports them.
+    port = main_container(pod)["ports"][0]["containerPort"]
+    rows, labels = breast_cancer_rows()
+    with PodmanPod(pod, images={REPOSITORY: trained_image}, volumes={"feedback": claim}) as first:
+        first.wait_ready()
+        url = first.url(port) + "/v1/models/breast-cancer"
+        r = requests.post(url + ":predict", json={"instances": rows[:5].tolist()}, timeout=30)
+        assert r.status_code == 200, r.text
+        r = requests.post(
+            url + ":feedback", json={"request_id": r.json()["request_id"], "labels": labels[:5].tolist()}, timeout=30
+        )
+        assert r.status_code == 200 and r.json()["kept"] == 5, r.text
+    with PodmanPod(pod, images={REPOSITORY: trained_image}, volumes={"feedback": claim}) as second:
+        second.wait_ready()
+        exported = requests.get(second.url(port) + "/v1/models/breast-cancer:feedback", timeout=30)
+        assert exported.status_code == 200, exported.text
+    lines = exported.text.strip().splitlines()
+    print("kept across pods: %d rows; header %s" % (len(lines) - 1, lines[0][:80]))
+    assert len(lines) == 1 + 5
+
+
+def test_podman_is_given_the_claim_as_a_directory_and_nothing_else(pod):
+    with pytest.raises(NotModelled, match=r"volume feedback \(\['persistentVolumeClaim'\]\)"):
+        podman_run_argv(pod, "x", "n", {8080: 1})  # no directory stands in for the claim
+    secret = copy.deepcopy(pod)
+    secret["spec"]["volumes"] = [{"name": "feedback", "secret": {"secretName": "s"}}]
+    with pytest.raises(NotModelled, match="secret"):
+        podman_run_argv(secret, "x", "n", {8080: 1}, volumes={"feedback": "/tmp"})
+    argv = podman_run_argv(pod, "x", "n", {8080: 1}, volumes={"feedback": "/srv/claim"})
+    assert argv[argv.index("--volume") + 1] == "/srv/claim:/var/lib/model-feedback:rw"
+    assert argv[argv.index("--group-add") + 1] == "10001"  # the pod's fsGroup
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +306,9 @@ def image_without_model(trained_image, tmp_path_factory):
 @pytest.mark.podman
 @pytest.mark.slow
 @pytest.mark.parametrize("defect", ["image without /opt/model", "MODEL_SOURCE=/mnt/models in the spec"])
-def test_a_pod_without_its_model_never_becomes_ready(isvc, config, pod, trained_image, image_without_model, defect):
+def test_a_pod_without_its_model_never_becomes_ready(
+    isvc, config, pod, trained_image, image_without_model, defect, tmp_path
+):
     image = trained_image
     if defect.startswith("image"):
         image = image_without_model
@@ -260,7 +318,11 @@ def test_a_pod_without_its_model_never_becomes_ready(isvc, config, pod, trained_
             _container(p)["env"].append({"name": "MODEL_SOURCE", "value": "/mnt/models"})
 
         pod = predictor_pod(_edit(isvc, storage_path), config)
-    with PodmanPod(pod, images={REPOSITORY: image}, ready_timeout=60) as run, pytest.raises(PodNotReady) as e:
+    volumes = {"feedback": fs_group_volume(tmp_path / "claim", pod)}
+    with (
+        PodmanPod(pod, images={REPOSITORY: image}, ready_timeout=60, volumes=volumes) as run,
+        pytest.raises(PodNotReady) as e,
+    ):
         run.wait_ready()
     print(e.value)
     assert "/mnt/models" in str(e.value) if "MODEL_SOURCE" in defect else "/opt/model" in str(e.value)
@@ -290,5 +352,5 @@ def test_make_model_bundle_fetches_a_registered_version_that_the_pod_serves(
     labels = json.loads(subprocess.run(inspect, capture_output=True, text=True, check=True).stdout)
     assert (labels["io.mlops-hybrid.model.name"], labels["io.mlops-hybrid.model.version"]) == (name, version)
     assert labels["io.mlops-hybrid.model.uri"] == uri
-    _, metrics = serve_and_predict(pod, image, bundle)
+    _, metrics = serve_and_predict(pod, image, bundle, fs_group_volume(tmp_path / "claim", pod))
     assert 'version="%s"' % version in metrics  # the pod says which registered version it serves

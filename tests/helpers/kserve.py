@@ -21,12 +21,14 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import os
 import re
 import shlex
 import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -384,17 +386,52 @@ def _security_flags(sc: dict[str, Any], image_user: str) -> list[str]:
     return flags
 
 
+def _volume_flags(pod: dict[str, Any], c: dict[str, Any], volumes: dict[str, str]) -> list[str]:
+    """A host directory for each mounted PersistentVolumeClaim or emptyDir (``volumes``: volume name to
+    directory), and the pod's fsGroup as a supplementary group, as the kubelet adds it; other volume
+    kinds (Secrets, ConfigMaps, projected tokens) raise NotModelled."""
+    declared = {v["name"]: v for v in pod["spec"].get("volumes") or []}
+    flags = []
+    for m in c.get("volumeMounts") or []:
+        volume = declared.get(m["name"])
+        if volume is None:
+            raise PodNotReady("volume mount %s names no volume of the pod: the API server refuses it" % m["name"])
+        if not {"persistentVolumeClaim", "emptyDir"} & set(volume) or m["name"] not in volumes:
+            raise NotModelled("volume %s (%s) is not given to podman" % (m["name"], sorted(set(volume) - {"name"})))
+        flags += ["--volume", "%s:%s:%s" % (volumes[m["name"]], m["mountPath"], "ro" if m.get("readOnly") else "rw")]
+    group = (pod["spec"].get("securityContext") or {}).get("fsGroup")
+    if flags and group is not None:
+        flags += ["--group-add", str(group)]
+    return flags
+
+
+def fs_group_volume(path: Path, pod: dict[str, Any]) -> str:
+    """A host directory as the kubelet leaves a volume for the pod's fsGroup (SetVolumeOwnership: the
+    group set, setgid, group read-write); returns its path."""
+    path.mkdir(parents=True, exist_ok=True)
+    group = (pod["spec"].get("securityContext") or {}).get("fsGroup")
+    if group is not None:
+        os.chown(path, -1, group)
+        path.chmod(0o2770)
+    return str(path)
+
+
 def podman_run_argv(
-    pod: dict[str, Any], image: str, name: str, host_ports: dict[int, int], image_user: str = ""
+    pod: dict[str, Any],
+    image: str,
+    name: str,
+    host_ports: dict[int, int],
+    image_user: str = "",
+    volumes: dict[str, str] | None = None,
 ) -> list[str]:
     """``podman run`` for the pod's main container: the image (as substituted), command and args,
-    env, published ports, user, read-only root, capabilities, no-new-privileges, seccomp, limits.
-    Fields podman cannot give (env from Secrets, volume mounts) raise NotModelled."""
+    env, published ports, user, read-only root, capabilities, no-new-privileges, seccomp, limits,
+    and the claims and emptyDirs it mounts as the host directories in ``volumes``.
+    Fields podman cannot give (env from Secrets, other volumes) raise NotModelled."""
     c = main_container(pod)
-    if c.get("volumeMounts"):
-        raise NotModelled("volume mounts %s are not given to podman" % [m["mountPath"] for m in c["volumeMounts"]])
     argv = ["podman", "run", "-d", "--name", name, "--pull", "never", "--hostname", pod["metadata"]["name"],
-            "--stop-timeout", str(pod["spec"]["terminationGracePeriodSeconds"]), *_env_flags(c)]  # fmt: skip
+            "--stop-timeout", str(pod["spec"]["terminationGracePeriodSeconds"]), *_env_flags(c),
+            *_volume_flags(pod, c, volumes or {})]  # fmt: skip
     for p in c.get("ports") or []:
         port = p["containerPort"]
         argv += ["--publish", "%s:%d:%d/%s" % (LOOPBACK, host_ports[port], port, p.get("protocol", "TCP").lower())]
@@ -421,8 +458,15 @@ def probe_url(container: dict[str, Any], probe: dict[str, Any], host_ports: dict
 class PodmanPod:
     """The pod's main container under podman, its image substituted by repository name."""
 
-    def __init__(self, pod: dict[str, Any], images: dict[str, str], ready_timeout: float = 120.0):
+    def __init__(
+        self,
+        pod: dict[str, Any],
+        images: dict[str, str],
+        ready_timeout: float = 120.0,
+        volumes: dict[str, str] | None = None,
+    ):
         self.pod = pod
+        self.volumes = volumes or {}
         self.container = main_container(pod)
         self.image = self._substitute(self.container["image"], images)
         self.name = "mlops-predictor-%s" % uuid.uuid4().hex[:8]
@@ -442,7 +486,9 @@ class PodmanPod:
             ["podman", "image", "inspect", "--format", "{{.Config.User}}", self.image],
             capture_output=True, text=True, check=True, timeout=60,
         ).stdout.strip()  # fmt: skip
-        self.argv = podman_run_argv(self.pod, self.image, self.name, self.host_ports, image_user=user)
+        self.argv = podman_run_argv(
+            self.pod, self.image, self.name, self.host_ports, image_user=user, volumes=self.volumes
+        )
         print("\n" + shlex.join(self.argv))
         r = subprocess.run(self.argv, capture_output=True, text=True, check=False, timeout=120)
         if r.returncode != 0:
