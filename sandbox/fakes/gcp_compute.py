@@ -20,7 +20,10 @@ transport) and ``google-auth`` to talk to it:
   listed in ``forbidden_projects``), 403 quotaExceeded (more vCPUs than ``cpu_quota``), 400
   invalid (unknown zone or machine type), 412 conditionNotMet; and injected failures:
   ``inject(method, path_regex, status, times=1)`` answers the next matching requests with 429 or
-  5xx bodies before the request is served normally. With ``quota_mode = "operation"`` an
+  5xx bodies before the request is served normally; with ``applied=True`` the request is applied
+  first and its answer replaced by the error (the answer lost on the way back). A mutating request
+  that carries ``requestId`` is applied once per id (per project and scope), as Compute Engine does:
+  a repeat returns the first request's operation, whatever the state now. With ``quota_mode = "operation"`` an
   exceeded quota is reported as the API also does: the insert is accepted and its operation ends
   DONE with error code QUOTA_EXCEEDED.
 
@@ -131,6 +134,8 @@ class FakeCompute(RecordingServer):
         self.addresses: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.firewalls: dict[tuple[str, str], dict[str, Any]] = {}
         self.operations: dict[tuple[str, str, str], _Op] = {}
+        # (project, scope, requestId) -> the key of the operation the first request with that id started
+        self.requests_applied: dict[tuple[str, str, str], tuple[str, str, str]] = {}
         self.tokens: set[str] = set()
         self.public_keys: list[Any] = []
         self.principals: set[str] = set()
@@ -150,8 +155,17 @@ class FakeCompute(RecordingServer):
         return self.url + "/token"
 
     # -- test controls --------------------------------------------------------------------------
-    def inject(self, method: str, path_regex: str, status: int, times: int = 1, body: dict | None = None) -> None:
-        """Answer the next ``times`` requests matching method and path with ``status``."""
+    def inject(
+        self,
+        method: str,
+        path_regex: str,
+        status: int,
+        times: int = 1,
+        body: dict | None = None,
+        applied: bool = False,
+    ) -> None:
+        """Answer the next ``times`` requests matching method and path with ``status``: before serving them,
+        or (``applied``) after applying them."""
         msg = {429: "Rate Limit Exceeded", 500: "Internal error.", 503: "The service is currently unavailable."}
         self._injected.append(
             [
@@ -160,6 +174,7 @@ class FakeCompute(RecordingServer):
                 status,
                 times,
                 body or error_body(status, msg.get(status, "error")),
+                applied,
             ]
         )
 
@@ -236,11 +251,23 @@ class FakeCompute(RecordingServer):
     def _api(self, method: str, handler, name: str):
         def serve(match, query, body, headers):
             path = match.string
-            for inj in self._injected:
-                if inj[0] == method and inj[1].search(path) and inj[3] > 0:
-                    inj[3] -= 1
-                    return inj[2], inj[4]
+            injected = next(
+                (inj for inj in self._injected if inj[0] == method and inj[1].search(path) and inj[3] > 0), None
+            )
+            if injected is not None:
+                injected[3] -= 1
+                if not injected[5]:
+                    return injected[2], injected[4]
+            status, answer = apply(match, query, body)
+            return (injected[2], injected[4]) if injected is not None else (status, answer)
+
+        def apply(match, query, body):
             args = match.groupdict()
+            request_id = (query.get("requestId") or [None])[0] if method != "GET" else None
+            # Operations are per project and scope: the zone of the path, or global.
+            key = (args["p"], "zones/%s" % args["z"] if args.get("z") else "global", request_id)
+            if request_id is not None and key in self.requests_applied:
+                return 200, copy.deepcopy(self.operations[self.requests_applied[key]].data)
             try:
                 if args["p"] in self.forbidden_projects:
                     raise ApiError(
@@ -251,9 +278,12 @@ class FakeCompute(RecordingServer):
                     )
                 if body is not None and not isinstance(body, dict):
                     raise ApiError(400, "Invalid JSON payload received.", "parseError")
-                return 200, handler(body=body, query=query, **args)
+                answer = handler(body=body, query=query, **args)
             except ApiError as e:
                 return e.code, e.body
+            if request_id is not None and answer.get("kind") == "compute#operation":
+                self.requests_applied[key] = (args["p"], key[1], answer["name"])
+            return 200, answer
 
         return serve
 

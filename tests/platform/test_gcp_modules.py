@@ -156,6 +156,36 @@ def test_persistent_5xx_fails_after_the_retries(ansible, gcp, gcp_args):
     assert len(gcp.calls("POST", r"/zones/us-west1-b/instances$")) == 3 and gcp.instances == {}
 
 
+def test_an_insert_applied_whose_answer_was_lost_converges_to_one_vm(ansible, gcp, gcp_args):
+    """Compute Engine applies the insert, then the answer is a 503: the retry carries the same requestId,
+    so it gets the first request's operation instead of 409 alreadyExists, and there is one VM."""
+    gcp.inject("POST", r"/zones/us-west1-b/instances$", 503, applied=True)
+    r = ansible.module("mlops.hybrid.gcp_instance", vm(gcp_args))
+    assert not r.failed, r.res.get("msg")
+    assert r.changed is True and r.res["actions"] == ["insert"] and r.res["api_retries"] == 1
+    inserts = gcp.calls("POST", r"/zones/us-west1-b/instances$")
+    ids = [c.query.get("requestId") for c in inserts]
+    print("insert requests (status answered: 503, then 200):", ids)
+    assert len(inserts) == 2 and ids[0] == ids[1] and ids[0] is not None
+    assert list(gcp.instances) == [KEY] and r.res["instance"]["status"] == "RUNNING"
+    assert ansible.module("mlops.hybrid.gcp_instance", vm(gcp_args)).changed is False
+
+
+def test_every_mutating_call_carries_its_own_request_id(ansible, gcp, gcp_args):
+    assert ansible.module("mlops.hybrid.gcp_instance", vm(gcp_args)).changed
+    assert ansible.module("mlops.hybrid.gcp_instance", vm(gcp_args, state="stopped")).changed
+    fw = rule(gcp_args)
+    assert ansible.module("mlops.hybrid.gcp_firewall", fw).changed
+    assert ansible.module("mlops.hybrid.gcp_firewall", {**fw, "source_ranges": ["203.0.113.8/32"]}).changed
+    assert ansible.module("mlops.hybrid.gcp_firewall", {**fw, "state": "absent"}).changed
+    assert ansible.module("mlops.hybrid.gcp_instance", vm(gcp_args, state="absent")).changed
+    mutations = gcp.mutations()
+    ids = [(m.method, m.path.rsplit("/", 1)[-1], (m.query.get("requestId") or [None])[0]) for m in mutations]
+    print("\n".join("%s %s requestId=%s" % i for i in ids))
+    assert len(mutations) >= 6 and all(i[2] for i in ids)
+    assert len({i[2] for i in ids}) == len(ids)  # a new id for each call, the same only across retries
+
+
 @pytest.mark.parametrize(
     ("setup", "extra", "expected"),
     [

@@ -169,14 +169,14 @@ def ensure_firewall(rule, *, connection=None, session=None, check_mode=False):
         result["api_retries"] = s.retried
         return result
     if action == "delete":
-        s.wait("delete " + what, s.call("delete " + what, api.delete, **where))
+        s.wait("delete " + what, s.mutate("delete " + what, api.delete, **where))
         result["firewall"] = None
     else:
         body = _resource(s, p, desired)
         if action == "insert":
-            op = s.call("create " + what, api.insert, project=s.project, firewall_resource=body)
+            op = s.mutate("create " + what, api.insert, project=s.project, firewall_resource=body)
         else:
-            op = s.call("update " + what, api.patch, **where, firewall_resource=body)
+            op = s.mutate("update " + what, api.patch, **where, firewall_resource=body)
         s.wait("%s %s" % ("create" if action == "insert" else "update", what), op)
         result["firewall"] = firewall_summary(s.call("get " + what, api.get, **where))
     result["api_retries"] = s.retried

@@ -171,7 +171,7 @@ class _Instances:
 
     def run(self, verb, action, **body):
         where = {k: v for k, v in self.where.items() if verb != "insert" or k != "instance"}
-        op = self.s.call("%s instance %s" % (action, self.p.name), getattr(self.api, verb), **where, **body)
+        op = self.s.mutate("%s instance %s" % (action, self.p.name), getattr(self.api, verb), **where, **body)
         self.s.wait("%s instance %s" % (action, self.p.name), op, zone=self.p.zone)
 
     def settle(self):

@@ -4,7 +4,8 @@
 
 ``Connection`` holds the options of the ``mlops.hybrid.gcp`` family by name; ``GcpSession`` builds the
 google-cloud-compute clients once (REST transport, optional ``api_endpoint`` for a private or
-test endpoint), calls them with retries on 429/5xx and exponential backoff, waits for zone and
+test endpoint), calls them with retries on 429/5xx and exponential backoff (a mutating call with one
+``requestId`` across its retries, so a request applied whose answer was lost is not applied twice), waits for zone and
 global operations by polling them with a bounded timeout, and turns Google's error bodies into
 one message that says what is wrong and what to do. Plain Python: no AnsibleModule in here.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 import traceback
+import uuid
 from dataclasses import dataclass
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import (
@@ -197,6 +199,16 @@ class GcpSession:
                 raise RemoteError(explain_error(e, action) + suffix, {"status": code}) from e
             except GoogleAuthError as e:
                 raise RemoteError("%s failed: the credentials were refused (%s)" % (action, e)) from e
+
+    def mutate(self, action, fn, **request):
+        """A call that changes a resource, with one ``requestId`` (a UUID) kept across its retries.
+
+        Compute Engine applies a request once per id: when an insert was applied but its answer was lost
+        (a 503 after the fact), the retry with the same id returns the first request's operation instead
+        of a 409 alreadyExists.
+        """
+        # request_id is a field of the request message, not a keyword of the client's flattened call.
+        return self.call(action, fn, request={**request, "request_id": str(uuid.uuid4())})
 
     def get_or_none(self, action, fn, **request):
         """Fetch a resource; ``None`` when the API answers 404."""
