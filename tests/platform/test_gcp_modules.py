@@ -379,5 +379,18 @@ def test_resources_info_lists_what_still_bills(ansible, gcp, gcp_args):
         ("instance", "k3s-server", "zones/us-west1-b"),
     ]
     assert r.changed is False and r.res["count"] == 3
+    # Priced from what the real client read: the VM's machine type and external IPv4, the disk's size and
+    # type as the insert asked (gcp_instance's defaults), the reserved address nothing uses.
+    cost = r.res["cost"]
+    print(*cost["text"], sep="\n")
+    instance = next(x for x in r.res["resources"] if x["kind"] == "instance")
+    assert instance["external_ip"] == gcp.instances[KEY]["networkInterfaces"][0]["accessConfigs"][0]["natIP"]
+    assert [(c["kind"], c["what"], c["monthly"]) for c in cost["lines"]] == [
+        ("address", "static IPv4 %s reserved, unused" % gcp.addresses[(PROJECT, "us-west1", "k3s-ip")]["address"], 7.3),
+        ("disk", "20 GB pd-balanced", 2.0),
+        ("instance", "e2-small", 12.23),
+        ("instance", "external IPv4 %s in use" % instance["external_ip"], 3.65),
+    ]
+    assert (cost["monthly"], cost["table_date"], cost["unpriced"]) == (25.18, "2026-12-03", [])
     r = ansible.module("mlops.hybrid.gcp_resources_info", dict(gcp_args, kinds=["instances"]))
     assert sorted(x["name"] for x in r.res["resources"]) == ["k3s-server", "other"]

@@ -158,7 +158,10 @@ def test_site_then_teardown_twice_each(ansible, gcp, site):
     rules = {name: fw for (_p, name), fw in gcp.firewalls.items()}
     assert sorted(rules) == sorted("%s-%s" % (site["server"], r) for r in ("k3s-api", "wireguard", "ssh", "https"))
     api = rules["%s-k3s-api" % site["server"]]
-    assert api["sourceRanges"] == ["%s/32" % WORKER_IP] and api["allowed"] == [{"IPProtocol": "tcp", "ports": ["6443"]}]
+    # 6443: the worker and the operators (the controller applies ArgoCD, operators run kubectl), nobody else.
+    assert api["sourceRanges"] == ["%s/32" % WORKER_IP, "203.0.113.5/32"]
+    assert api["allowed"] == [{"IPProtocol": "tcp", "ports": ["6443"]}]
+    assert rules["%s-ssh" % site["server"]]["sourceRanges"] == ["203.0.113.5/32"]
     assert rules["%s-https" % site["server"]]["sourceRanges"] == ["0.0.0.0/0"]
     # the server's config carries the VM's external IP from the fake; the laptop joined as the worker
     config = yaml.safe_load(podman("exec", site["server"], "cat", "/etc/rancher/k3s/config.yaml"))
@@ -171,6 +174,14 @@ def test_site_then_teardown_twice_each(ansible, gcp, site):
     assert cluster["server"] == "https://%s:6443" % site["server_ip"]
     summary = first.task("Say how to reach the cluster and ArgoCD").res["msg"]
     assert any("--context mlops-hybrid get nodes" in line for line in summary)
+    assert any("and the operators 203.0.113.5/32 only" in line for line in summary)
+    # What runs, priced from the table: e2-small, its external IPv4 in use, the 20 GB balanced boot disk.
+    cost = first.task("Say what the platform costs").res["msg"]
+    print("site.yml cost:", *cost, sep="\n  ")
+    assert "instance %s (e2-small): 12.23 USD a month" % site["server"] in cost
+    assert any(line.startswith("instance %s (external IPv4 " % site["server"]) and "3.65 USD" in line for line in cost)
+    assert any(line.endswith("(20 GB pd-balanced): 2.00 USD a month") for line in cost)
+    assert cost[-1].startswith("total 17.88 USD a month") and "17.88 after the free tier" in cost[-1]
     print("site.yml run 1 recap:", first.stats.get("changed"))
 
     mutations = len(gcp.mutations())
@@ -214,7 +225,12 @@ def test_site_then_teardown_twice_each(ansible, gcp, site):
     assert gcp.instances == {} and gcp.firewalls == {} and gcp.disks == {}
     left = down.task("List what still bills in the project under the platform's labels").res
     assert [(r["kind"], r["name"]) for r in left["resources"]] == [("address", "forgotten-ip")]
-    assert "forgotten-ip" in down.task("Say what is left").res["msg"]
+    said = down.task("Say what is left").res["msg"]
+    print("teardown.yml:", said)
+    assert (
+        "forgotten-ip" in said and "(static IPv4 203.0.113." in said and "reserved, unused): 7.30 USD a month" in said
+    )
+    assert "total 7.30 USD a month" in said
     kc = yaml.safe_load(site["kubeconfig"].read_text())
     assert [c["name"] for c in kc["contexts"]] == ["other"] and kc["current-context"] == "other"
     assert not exists_in(site["agent"], "/etc/systemd/system/k3s-agent.service")

@@ -7,12 +7,15 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: gcp_resources_info
-short_description: List what still bills in a GCP project (instances, disks, addresses)
+short_description: List what still bills in a GCP project (instances, disks, addresses) and what it costs
 version_added: 0.1.0
 description:
   - Lists instances, persistent disks and reserved addresses across all zones and regions of a
     project, optionally only those carrying all the given labels. Read-only.
-  - The teardown ends with it, so that a person sees whatever is left.
+  - Prices what it finds from a pinned, dated table of Google's on-demand list prices (E2 machine types per
+    hour, persistent disks per GB-month, external IPv4 per hour, in us-west1, us-central1 and us-east1),
+    with and without the free tier (one e2-micro and 30 GB-months of standard disk); see C(cost).
+  - C(site.yml) ends with it (what the running platform costs) and the teardown too (what still bills).
 author:
   - mlops.hybrid maintainers (@mlops-hybrid)
 extends_documentation_fragment:
@@ -58,6 +61,20 @@ resources:
     labels: {description: "Labels.", type: dict}
     self_link: {description: "API URL.", type: str}
     detail: {description: "Machine type for instances, empty otherwise.", type: str}
+    external_ip: {description: "An instance's external IPv4 address, empty without one.", type: str}
+    size_gb: {description: "A disk's provisioned size.", type: int}
+    disk_type: {description: "A disk's type (V(pd-standard), V(pd-balanced), V(pd-ssd)).", type: str}
+    address: {description: "A reserved address.", type: str}
+    address_type: {description: "V(EXTERNAL) or V(INTERNAL) (internal addresses do not bill).", type: str}
+cost:
+  description:
+    - What the resources found cost at the list prices of C(table_date) (in C(currency)) - C(hourly), C(monthly)
+      (730 hours) and C(monthly_after_free_tier); C(lines) (kind, name, scope, what, hourly, monthly) for each
+      machine type running, disk, external IPv4 in use and reserved address; C(unpriced) (kind, name, scope,
+      reason) for what the table has no price for; C(text), the same as sentences.
+    - A stopped VM bills its disk and any reserved address, not its machine type.
+  returned: always
+  type: dict
 count:
   description: Number of resources found.
   returned: always

@@ -1,9 +1,11 @@
 # Copyright: mlops.hybrid contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What is still billing in a project: instances, disks and addresses, optionally by label.
+"""What is still billing in a project: instances, disks and addresses, optionally by label, and their cost.
 
 Read-only. The aggregated list of each kind is paged through by the client library and filtered
-here by labels, so the answer does not depend on the API's filter syntax.
+here by labels, so the answer does not depend on the API's filter syntax. Each resource carries
+what its price depends on (an instance's external IPv4, a disk's size and type, an address's type),
+and ``cost`` is :func:`pricing.estimate` of them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ansible_collections.mlops.hybrid.plugins.module_utils.errors import InvalidInput
+from ansible_collections.mlops.hybrid.plugins.module_utils.gcp import pricing
 from ansible_collections.mlops.hybrid.plugins.module_utils.gcp.session import GcpSession, short_name
 
 __all__ = ["KINDS", "ResourceQuery", "list_resources"]
@@ -35,8 +38,19 @@ def _walk(pager, request):
     return list(pager(request=request))
 
 
+def _priced_fields(kind, res):
+    """What the price of one resource depends on."""
+    if kind == "instances":
+        ips = [ac.nat_i_p for nic in res.network_interfaces for ac in nic.access_configs if ac.nat_i_p]
+        return {"external_ip": ips[0] if ips else ""}
+    if kind == "disks":
+        return {"size_gb": int(res.size_gb or 0), "disk_type": short_name(res.type_)}
+    return {"address": res.address, "address_type": res.address_type or "EXTERNAL"}
+
+
 def list_resources(query, *, connection=None, session=None):
-    """What a :class:`ResourceQuery` finds: ``{resources: [{kind, name, scope, status, labels, self_link}], count}``.
+    """What a :class:`ResourceQuery` finds: ``{resources: [{kind, name, scope, status, labels, self_link, ...}],
+    count, cost}``.
 
     The query is checked before ``session`` (or one built from the ``connection`` options) is used.
     """
@@ -65,6 +79,7 @@ def list_resources(query, *, connection=None, session=None):
                         "labels": labels,
                         "self_link": res.self_link,
                         "detail": short_name(getattr(res, "machine_type", "")) if kind == "instances" else "",
+                        **_priced_fields(kind, res),
                     }
                 )
-    return {"resources": out, "count": len(out), "api_retries": s.retried}
+    return {"resources": out, "count": len(out), "cost": pricing.estimate(out), "api_retries": s.retried}
