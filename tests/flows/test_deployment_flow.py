@@ -145,6 +145,9 @@ def test_a_failed_sync_through_the_bridge_gives_a_deployment_report(ansible, git
     first = body.split("1. **", 1)[1].split("\n2. **", 1)[0]
     assert "Deployment aiops %s SyncFailed" % deployment["metadata"]["name"] in first, first
     assert rejected in first, first
+    # The report says which Application, not which pod (the alert has none).
+    assert "- application: argocd/%s (project %s)" % (APP, app["spec"]["project"]) in body, body
+    assert "- pod:" not in body and "- restarts:" not in body
 
 
 def test_the_module_reads_the_same_application_read_only_in_check_mode_too(ansible, k8s):
