@@ -7,9 +7,10 @@
 
 The table holds Google's on-demand list prices in USD for the regions of the Compute Engine free
 tier: E2 machine types per hour, persistent disks per GB-month and external IPv4 addresses per
-hour. It was written on ``PRICE_TABLE["date"]`` from the public price pages named in ``source``
-(E2 on-demand prices, Standard/Balanced/SSD persistent disk, and the IPv4 charge in force since
-2024-02-01). Prices change: compare with those pages, then update the figures and the date here.
+hour. It was written on ``PRICE_TABLE["date"]`` with the prices those pages (``source``) list for E2
+on-demand VMs, Standard/Balanced/SSD persistent disk and the IPv4 charge in force since 2024-02-01,
+as known then: the machine it was written on could not reach the pages. Prices change: compare
+with the pages, then update the figures and the date here.
 
 What bills, as Google counts it: a VM's machine type while it runs (not when TERMINATED), each disk
 by its provisioned size whatever the VM does, an external IPv4 address in use by a running VM, and
